@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IProgrammes} from "./IProgrammes.sol";
+import {IBudget} from "./IBudget.sol";
+import {ICases} from "./ICases.sol";
+import {IPayouts} from "./IPayouts.sol";
+
+/// @title IReliefLedger
+/// @notice The ledger of assistance money: programmes, the fund trail, cases, payouts and settlement.
+interface IReliefLedger is IProgrammes, IBudget, ICases, IPayouts {}
