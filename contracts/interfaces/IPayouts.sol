@@ -129,6 +129,10 @@ interface IPayouts {
     /// @notice Payouts not yet settled among cases `[fromCase, fromCase + count)` in submission order.
     function unsettledPayouts(uint256 fromCase, uint256 count) external view returns (PayoutKey[] memory keys);
 
+    /// @notice Every payout of a case that is still tracked: monthly payouts in its 32-period window and all
+    /// event payouts, whatever their settlement status (failed payouts are not listed).
+    function casePayouts(bytes32 caseId) external view returns (PayoutKey[] memory keys);
+
     /// @notice The period (China Standard Time month, `year * 12 + month − 1`) of the current block.
     function currentPeriod() external view returns (uint24);
 }

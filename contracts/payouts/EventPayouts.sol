@@ -50,8 +50,7 @@ abstract contract EventPayouts is Payouts {
 
         amount = _useMedicalCap(caseId, e, p, billAmount, period);
         _billCertified[billId] = true;
-        _eventPayouts[caseId][billId] = EventPayout(amount, period, PayoutStatus.Paid, true);
-        _caseEvents[caseId].push(billId);
+        _recordEventPayout(caseId, billId, EventPayout(amount, period, PayoutStatus.Paid, true));
         _recordPayouts(e.programmeId, amount);
         emit MedicalBillCertified(billId, caseId, billAmount, amount, billDigest);
         emit PayoutExecuted(caseId, e.programmeId, billId, period, amount);
@@ -118,14 +117,19 @@ abstract contract EventPayouts is Payouts {
                 emit PayoutSkipped(caseId, d.period, reason);
                 continue;
             }
-            _eventPayouts[caseId][disasterId] = EventPayout(e.amount, d.period, PayoutStatus.Paid, false);
-            _caseEvents[caseId].push(disasterId);
+            _recordEventPayout(caseId, disasterId, EventPayout(e.amount, d.period, PayoutStatus.Paid, false));
             total += e.amount;
             ++paid;
             emit PayoutExecuted(caseId, d.programmeId, disasterId, d.period, e.amount);
         }
         if (total != 0) _recordPayouts(d.programmeId, total);
         emit PayoutRunExecuted(d.programmeId, d.period, paid, caseIds.length - paid, total);
+    }
+
+    /// @dev Stores an event payout; an event is listed once per case even if a failed payout is made again.
+    function _recordEventPayout(bytes32 caseId, bytes32 eventId, EventPayout memory payout) private {
+        if (_eventPayouts[caseId][eventId].amount == 0) _caseEvents[caseId].push(eventId);
+        _eventPayouts[caseId][eventId] = payout;
     }
 
     /// @dev Undoes the medical bookkeeping of a failed bill payout so the bill can be certified again.

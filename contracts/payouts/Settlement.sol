@@ -94,12 +94,35 @@ abstract contract Settlement is EventPayouts {
         }
     }
 
+    /// @inheritdoc IPayouts
+    function casePayouts(bytes32 caseId) external view returns (PayoutKey[] memory keys) {
+        Entitlement storage e = _entitlements[caseId];
+        bytes32[] storage events = _caseEvents[caseId];
+        uint32 paidMask = e.paidMask;
+        keys = new PayoutKey[](_popCount(paidMask) + events.length);
+        uint256 n;
+        for (uint256 i = 0; paidMask != 0; ++i) {
+            if (paidMask & 1 != 0) keys[n++] = PayoutKey(caseId, uint24(e.paidThrough - i), bytes32(0));
+            paidMask >>= 1;
+        }
+        for (uint256 i = 0; i < events.length; ++i) {
+            EventPayout storage ep = _eventPayouts[caseId][events[i]];
+            if (ep.status != PayoutStatus.None) keys[n++] = PayoutKey(caseId, ep.period, events[i]);
+        }
+        assembly ("memory-safe") {
+            mstore(keys, n)
+        }
+    }
+
+    function _popCount(uint32 x) private pure returns (uint256 n) {
+        for (; x != 0; x &= x - 1) ++n;
+    }
+
     function _countUnsettled(uint256 fromCase, uint256 end) private view returns (uint256 n) {
         for (uint256 c = fromCase; c < end; ++c) {
             bytes32 caseId = caseIdAt(c);
             Entitlement storage e = _entitlements[caseId];
-            uint32 unsettled = e.paidMask & ~e.settledMask;
-            for (; unsettled != 0; unsettled >>= 1) if (unsettled & 1 != 0) ++n;
+            n += _popCount(e.paidMask & ~e.settledMask);
             bytes32[] storage events = _caseEvents[caseId];
             for (uint256 i = 0; i < events.length; ++i) {
                 if (_eventPayouts[caseId][events[i]].status == PayoutStatus.Paid) ++n;

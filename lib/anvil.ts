@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { JsonRpcProvider } from "ethers";
+
+/**
+ * A local anvil node from the npm package `@foundry-rs/anvil`: a real EVM that keeps its state on
+ * disk (`--state`), dumping every second and on a graceful stop.
+ */
+export interface AnvilOptions {
+  port: number;
+  stateFile?: string;
+  chainId?: number;
+  /** Extra seconds between blocks; omitted = a block per transaction. */
+  blockTime?: number;
+}
+
+export interface AnvilNode {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function anvilBinary(): string {
+  const pkg = `@foundry-rs/anvil-${process.platform}-${process.arch === "x64" ? "amd64" : process.arch}`;
+  const dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  return path.join(dir, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
+}
+
+export async function startAnvil(opts: AnvilOptions): Promise<AnvilNode> {
+  const args = ["--host", "127.0.0.1", "--port", String(opts.port), "--chain-id", String(opts.chainId ?? 31337)];
+  // Consortium chains and OpenZeppelin 5 both need Cancun.
+  args.push("--hardfork", "cancun");
+  if (opts.stateFile) args.push("--state", opts.stateFile, "--state-interval", "1");
+  if (opts.blockTime) args.push("--block-time", String(opts.blockTime));
+  const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitForRpc(url, child, () => output);
+  return {
+    url,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM"); // graceful: anvil writes its state file on the way out
+      }),
+  };
+}
+
+async function waitForRpc(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}: ${output()}`);
+      try {
+        await provider.getBlockNumber();
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`anvil did not answer at ${url}: ${output()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    provider.destroy();
+  }
+}
