@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { JsonRpcProvider } from "ethers";
 
 /**
  * A local anvil node from the npm package `@foundry-rs/anvil`: a real EVM that keeps its state on
@@ -51,20 +50,20 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilNode> {
 }
 
 async function waitForRpc(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
   const deadline = Date.now() + 30_000;
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}: ${output()}`);
-      try {
-        await provider.getBlockNumber();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`anvil did not answer at ${url}: ${output()}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}: ${output()}`);
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+      });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
     }
-  } finally {
-    provider.destroy();
+    if (Date.now() > deadline) throw new Error(`anvil did not answer at ${url}: ${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
