@@ -65,6 +65,11 @@ contract InstitutionRegistry is IInstitutionRegistry, Ownable2Step {
         emit LedgerUnpaused(msg.sender);
     }
 
+    /// @notice Disabled: a ledger without an administrator could never be paused or have keys rotated again.
+    function renounceOwnership() public view override onlyOwner {
+        revert RegistryRenounceDisabled();
+    }
+
     /// @inheritdoc IInstitutionRegistry
     function paused() external view returns (bool) {
         return _paused;

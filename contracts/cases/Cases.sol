@@ -117,7 +117,7 @@ abstract contract Cases is ICases, Budget {
     function resolveObjection(bytes32 caseId, bytes32 objectionDigest, bool upheld, bytes32 reasonDigest) external {
         Entitlement storage e = _case(caseId, CaseStatus.InNotice);
         CaseFile storage f = _files[caseId];
-        _authorize(IInstitutionRegistry.Role.Approver, f.region);
+        _authorizeApprover(caseId);
         if (_objections[caseId][objectionDigest] != ObjectionState.Open) {
             revert LedgerUnknownObjection(caseId, objectionDigest);
         }
@@ -135,7 +135,7 @@ abstract contract Cases is ICases, Budget {
         Entitlement storage e = _case(caseId, CaseStatus.InNotice);
         CaseFile storage f = _files[caseId];
         Programme storage p = _programmes[e.programmeId];
-        uint64 actorRegion = _authorizeDecision(caseId, f, p);
+        uint64 actorRegion = _authorizeDecision(caseId, f);
         if (block.timestamp < e.noticeEnds) revert LedgerNoticeNotOver(caseId, e.noticeEnds);
         if (f.openObjections != 0) revert LedgerOpenObjections(caseId, f.openObjections);
         if (p.ruleVersion != ruleVersion) revert LedgerRuleVersionMismatch(e.programmeId, ruleVersion, p.ruleVersion);
@@ -171,7 +171,7 @@ abstract contract Cases is ICases, Budget {
         if (e.status != CaseStatus.Submitted && e.status != CaseStatus.InNotice) {
             revert LedgerInvalidCaseStatus(caseId, e.status);
         }
-        _authorize(IInstitutionRegistry.Role.Approver, _files[caseId].region);
+        _authorizeApprover(caseId);
         e.status = CaseStatus.Rejected;
         emit CaseRejected(caseId, reasonDigest);
     }
@@ -182,7 +182,7 @@ abstract contract Cases is ICases, Budget {
         if (e.status != CaseStatus.Approved && e.status != CaseStatus.Exiting) {
             revert LedgerInvalidCaseStatus(caseId, e.status);
         }
-        _authorize(IInstitutionRegistry.Role.Approver, _files[caseId].region);
+        _authorizeApprover(caseId);
         // A suspended exit stays an exit: resuming it returns to Exiting with the same end.
         e.status = CaseStatus.Suspended;
         emit CaseSuspended(caseId, reasonDigest);
@@ -191,7 +191,7 @@ abstract contract Cases is ICases, Budget {
     /// @inheritdoc ICases
     function resumeCase(bytes32 caseId, bytes32 reasonDigest) external {
         Entitlement storage e = _case(caseId, CaseStatus.Suspended);
-        _authorize(IInstitutionRegistry.Role.Approver, _files[caseId].region);
+        _authorizeApprover(caseId);
         e.status = _isExit(caseId) ? CaseStatus.Exiting : CaseStatus.Approved;
         emit CaseResumed(caseId, reasonDigest);
     }
@@ -207,7 +207,7 @@ abstract contract Cases is ICases, Budget {
         CaseFile storage f = _files[caseId];
         Programme storage p = _programmes[e.programmeId];
         if (p.kind == ProgrammeKind.Temporary) revert LedgerInvalidCaseStatus(caseId, e.status);
-        uint64 actorRegion = _authorizeDecision(caseId, f, p);
+        uint64 actorRegion = _authorizeDecision(caseId, f);
         if (p.ruleVersion != ruleVersion) revert LedgerRuleVersionMismatch(e.programmeId, ruleVersion, p.ruleVersion);
         if (recordDigest == bytes32(0)) revert LedgerInvalidInput("recordDigest");
         _requireNoActiveHolder(f.pseudonym, p.exclusionGroup, caseId);
@@ -238,7 +238,7 @@ abstract contract Cases is ICases, Budget {
             revert LedgerInvalidCaseStatus(caseId, e.status);
         }
         if (e.status == CaseStatus.Suspended && _isExit(caseId)) revert LedgerInvalidCaseStatus(caseId, e.status);
-        _authorize(IInstitutionRegistry.Role.Approver, _files[caseId].region);
+        _authorizeApprover(caseId);
         uint24 exitEnd = Periods.add(Periods.at(block.timestamp), _programmes[e.programmeId].exitPeriods);
         if (exitEnd < e.lastPeriod) e.lastPeriod = exitEnd;
         _exits[caseId] = true;
@@ -325,18 +325,20 @@ abstract contract Cases is ICases, Budget {
         if (e.status != expected) revert LedgerInvalidCaseStatus(caseId, e.status);
     }
 
-    /// @dev Approvals and re-certifications: an approver in scope, never the submitter, and at county level
-    /// or above except for temporary assistance (which a township may approve up to its ceiling).
-    function _authorizeDecision(
-        bytes32 caseId,
-        CaseFile storage f,
-        Programme storage p
-    ) private view returns (uint64 actorRegion) {
-        actorRegion = _authorize(IInstitutionRegistry.Role.Approver, f.region);
-        if (f.submitter == msg.sender) revert LedgerSelfApproval(caseId, msg.sender);
-        if (p.kind != ProgrammeKind.Temporary && Regions.level(actorRegion) > 3) {
+    /// @dev Decisions on a case: an approver in scope, at county level or above except for temporary assistance
+    /// (which a township may decide, and approve up to its ceiling).
+    function _authorizeApprover(bytes32 caseId) private view returns (uint64 actorRegion) {
+        actorRegion = _authorize(IInstitutionRegistry.Role.Approver, _files[caseId].region);
+        ProgrammeKind kind = _programmes[_entitlements[caseId].programmeId].kind;
+        if (kind != ProgrammeKind.Temporary && Regions.level(actorRegion) > 3) {
             revert LedgerApproverLevelTooLow(msg.sender, actorRegion);
         }
+    }
+
+    /// @dev Approvals and re-certifications: as {_authorizeApprover}, and never by the case's submitter.
+    function _authorizeDecision(bytes32 caseId, CaseFile storage f) private view returns (uint64 actorRegion) {
+        actorRegion = _authorizeApprover(caseId);
+        if (f.submitter == msg.sender) revert LedgerSelfApproval(caseId, msg.sender);
     }
 
     /// @dev The amount per period (or per event) that the programme's rule gives for this assessment.

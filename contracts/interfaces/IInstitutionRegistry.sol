@@ -44,6 +44,8 @@ interface IInstitutionRegistry {
     error RegistryInvalidRole(Role role);
     /// @notice The region code is not a valid division code.
     error RegistryInvalidRegion(uint64 region);
+    /// @notice Ownership of the registry cannot be renounced, only transferred.
+    error RegistryRenounceDisabled();
     /// @notice A zero address or zero key digest was given.
     error RegistryZeroValue();
     /// @notice The caller is not an active institution holding one of `roles` (a bit mask, bit `1 << role`).

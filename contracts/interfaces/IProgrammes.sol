@@ -38,14 +38,14 @@ interface IProgrammes {
     error LedgerUnknownProgramme(uint32 programmeId);
     /// @notice A programme parameter is out of range; `field` names it.
     error LedgerInvalidProgramme(string field);
-    /// @notice A rule update may not change the programme's kind or region.
+    /// @notice A rule update may not change the programme's kind, region or exclusion group.
     error LedgerProgrammeIdentityChanged(uint32 programmeId);
 
     /// @notice Creates a programme. Approver whose region contains `programme.region`.
     /// Emits {ProgrammeCreated}.
     function createProgramme(Programme calldata programme) external returns (uint32 programmeId);
 
-    /// @notice Replaces a programme's rule (same kind and region). Approver in scope.
+    /// @notice Replaces a programme's rule (same kind, region and exclusion group). Approver in scope.
     /// Emits {ProgrammeRuleUpdated}.
     function updateProgrammeRule(uint32 programmeId, Programme calldata programme) external;
 

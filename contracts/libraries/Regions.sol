@@ -14,7 +14,8 @@ library Regions {
     function isValid(uint64 code) internal pure returns (bool) {
         if (code == CENTRAL) return true;
         if (code >= 100_000_000_000) {
-            // Twelve digits: a county-or-finer six-digit prefix, then a township number from 001.
+            // Twelve digits: a valid six-digit prefix (usually a county; cities without counties, such as
+            // Dongguan 441900, have townships directly), then a township number from 001.
             return code <= 999_999_999_999 && _isValidSix(code / 1_000_000) && (code % 1_000_000) >= 1_000;
         }
         return _isValidSix(code);

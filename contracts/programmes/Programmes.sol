@@ -30,10 +30,15 @@ abstract contract Programmes is IProgrammes, RegistryClient {
     /// @inheritdoc IProgrammes
     function updateProgrammeRule(uint32 programmeId, Programme calldata p) external {
         Programme storage current = _programme(programmeId);
-        if (p.kind != current.kind || p.region != current.region) revert LedgerProgrammeIdentityChanged(programmeId);
+        // The exclusion group is identity too: changing it would orphan the places its active cases hold.
+        if (p.kind != current.kind || p.region != current.region || p.exclusionGroup != current.exclusionGroup) {
+            revert LedgerProgrammeIdentityChanged(programmeId);
+        }
         _validate(p);
         _authorize(IInstitutionRegistry.Role.Approver, p.region);
         bytes32 old = current.ruleVersion;
+        // A new rule is a new version: approvals name the version they used, so it must tell rules apart.
+        if (p.ruleVersion == old) revert LedgerInvalidProgramme("ruleVersion");
         _programmes[programmeId] = p;
         emit ProgrammeRuleUpdated(programmeId, old, p.ruleVersion);
     }
@@ -54,7 +59,8 @@ abstract contract Programmes is IProgrammes, RegistryClient {
     }
 
     function _validate(Programme calldata p) private pure {
-        if (!Regions.isValid(p.region)) revert LedgerInvalidProgramme("region");
+        // Pools are funded by a finance bureau of exactly the programme's region: county level at the finest.
+        if (!Regions.isValid(p.region) || Regions.level(p.region) > 3) revert LedgerInvalidProgramme("region");
         if (p.ruleVersion == bytes32(0)) revert LedgerInvalidProgramme("ruleVersion");
         if (p.amount == 0 || p.amount > type(uint40).max) revert LedgerInvalidProgramme("amount");
         if (p.validityMonths == 0 || p.validityMonths > 120) revert LedgerInvalidProgramme("validityMonths");
@@ -62,8 +68,9 @@ abstract contract Programmes is IProgrammes, RegistryClient {
         if (p.noticePeriod > 90 days) revert LedgerInvalidProgramme("noticePeriod");
         if (p.kind == ProgrammeKind.Medical) {
             if (p.ratioBps == 0 || p.ratioBps > 10_000) revert LedgerInvalidProgramme("ratioBps");
-        } else if (p.ratioBps != 0 || p.deductible != 0) {
-            revert LedgerInvalidProgramme("ratioBps");
+        } else {
+            if (p.ratioBps != 0) revert LedgerInvalidProgramme("ratioBps");
+            if (p.deductible != 0) revert LedgerInvalidProgramme("deductible");
         }
     }
 }
