@@ -91,7 +91,8 @@ interface IPayouts {
     ) external returns (uint256 paid, uint256 total);
 
     /// @notice Chainlink Automation: `checkData = abi.encode(programmeId, offset, limit)` scans that slice of
-    /// the programme's cases for entitlements due this period.
+    /// the programme's cases for entitlements due this period, as many (in order) as the pool covers. A programme
+    /// paid by events never needs upkeep.
     function checkUpkeep(bytes calldata checkData) external view returns (bool upkeepNeeded, bytes memory performData);
 
     /// @notice Chainlink Automation: runs {executePayouts} on `abi.encode(programmeId, period, caseIds)`.
@@ -123,7 +124,8 @@ interface IPayouts {
     /// @notice The payment agent reports that a payout could not be made. Emits {PayoutFailed}.
     function reportFailure(PayoutKey calldata key, bytes32 reasonDigest) external;
 
-    /// @notice The status and amount of a payout.
+    /// @notice The status and amount of a payout. An event payout's key must carry the period it was paid in,
+    /// as in {confirmSettlements} and {reportFailure}; any other period names no payout.
     function payoutStatus(PayoutKey calldata key) external view returns (PayoutStatus status, uint64 amount);
 
     /// @notice Payouts not yet settled among cases `[fromCase, fromCase + count)` in submission order.

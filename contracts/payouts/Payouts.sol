@@ -30,14 +30,23 @@ abstract contract Payouts is IPayouts, Cases {
     function checkUpkeep(bytes calldata checkData) external view returns (bool upkeepNeeded, bytes memory performData) {
         (uint32 programmeId, uint256 offset, uint256 limit) = abi.decode(checkData, (uint32, uint256, uint256));
         uint24 period = Periods.at(block.timestamp);
-        uint256 n = programmeCaseCount(programmeId);
-        uint256 end = offset + limit < n ? offset + limit : n;
+        // Event-triggered programmes have nothing for a keeper to run: report no upkeep rather than data that
+        // {performUpkeep} would revert on.
+        uint256 n = _isPeriodic(_programmes[programmeId].kind) ? programmeCaseCount(programmeId) : 0;
+        uint256 end = offset < n && limit < n - offset ? offset + limit : n;
         bytes32[] memory due = new bytes32[](end > offset ? end - offset : 0);
         uint256 count;
+        // As {_executePayouts} does: only what the pool covers is due, so a short pool does not make keepers
+        // call {performUpkeep} again and again for runs that pay nothing.
+        uint256 available = _pools[programmeId];
+        uint256 total;
         for (uint256 i = offset; i < end; ++i) {
             bytes32 caseId = programmeCaseAt(programmeId, i);
-            (bool payable_, , ) = _periodicCheck(_entitlements[caseId], programmeId, period);
-            if (payable_) due[count++] = caseId;
+            (bool payable_, , Entitlement memory next) = _periodicCheck(_entitlements[caseId], programmeId, period);
+            if (payable_ && next.amount <= available - total) {
+                due[count++] = caseId;
+                total += next.amount;
+            }
         }
         assembly ("memory-safe") {
             mstore(due, count)
@@ -90,11 +99,15 @@ abstract contract Payouts is IPayouts, Cases {
 
     function _requirePeriodicRun(uint32 programmeId, uint24 period) private view {
         ProgrammeKind kind = _programme(programmeId).kind;
-        if (kind != ProgrammeKind.MonthlyGap && kind != ProgrammeKind.MonthlyFixed && kind != ProgrammeKind.Temporary) {
-            revert LedgerWrongProgrammeKind(programmeId, kind);
-        }
+        if (!_isPeriodic(kind)) revert LedgerWrongProgrammeKind(programmeId, kind);
         uint24 current = Periods.at(block.timestamp);
         if (period > current) revert LedgerPeriodNotDue(period, current);
+    }
+
+    /// @dev Whether runs of {executePayouts} pay this kind (rather than events).
+    function _isPeriodic(ProgrammeKind kind) private pure returns (bool) {
+        return
+            kind == ProgrammeKind.MonthlyGap || kind == ProgrammeKind.MonthlyFixed || kind == ProgrammeKind.Temporary;
     }
 
     /// @dev Whether `period` of the entitlement in `slot` can be paid now and, if so, the entitlement as it

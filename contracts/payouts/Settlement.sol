@@ -30,7 +30,9 @@ abstract contract Settlement is EventPayouts {
                 e.settledMask |= bit;
             } else {
                 EventPayout storage ep = _eventPayouts[k.caseId][k.eventId];
-                if (ep.status != PayoutStatus.Paid) revert LedgerNotAwaitingSettlement(k.caseId, k.period, k.eventId);
+                if (ep.status != PayoutStatus.Paid || ep.period != k.period) {
+                    revert LedgerNotAwaitingSettlement(k.caseId, k.period, k.eventId);
+                }
                 ep.status = PayoutStatus.Settled;
             }
             emit PayoutSettled(k.caseId, k.eventId, k.period, bankRefDigest);
@@ -52,7 +54,9 @@ abstract contract Settlement is EventPayouts {
             amount = e.amount;
         } else {
             EventPayout storage ep = _eventPayouts[k.caseId][k.eventId];
-            if (ep.status != PayoutStatus.Paid) revert LedgerNotAwaitingSettlement(k.caseId, k.period, k.eventId);
+            if (ep.status != PayoutStatus.Paid || ep.period != k.period) {
+                revert LedgerNotAwaitingSettlement(k.caseId, k.period, k.eventId);
+            }
             amount = ep.amount;
             if (ep.medical) _releaseMedical(k.caseId, k.eventId, ep);
             ep.status = PayoutStatus.None;
@@ -65,7 +69,8 @@ abstract contract Settlement is EventPayouts {
     function payoutStatus(PayoutKey calldata k) external view returns (PayoutStatus status, uint64 amount) {
         if (k.eventId != bytes32(0)) {
             EventPayout storage ep = _eventPayouts[k.caseId][k.eventId];
-            return (ep.status, ep.status == PayoutStatus.None ? 0 : ep.amount);
+            if (ep.status == PayoutStatus.None || ep.period != k.period) return (PayoutStatus.None, 0);
+            return (ep.status, ep.amount);
         }
         Entitlement storage e = _entitlements[k.caseId];
         (bool inWindow, uint32 bit) = _periodBit(e, k.period);
@@ -75,7 +80,8 @@ abstract contract Settlement is EventPayouts {
 
     /// @inheritdoc IPayouts
     function unsettledPayouts(uint256 fromCase, uint256 count) external view returns (PayoutKey[] memory keys) {
-        uint256 end = fromCase + count < caseCount() ? fromCase + count : caseCount();
+        uint256 cases = caseCount();
+        uint256 end = fromCase < cases && count < cases - fromCase ? fromCase + count : cases;
         keys = new PayoutKey[](_countUnsettled(fromCase, end));
         uint256 n;
         for (uint256 c = fromCase; c < end; ++c) {

@@ -211,3 +211,173 @@ export async function nextPeriod(ledger: ReliefLedger, n = 1) {
     while ((await currentPeriod(ledger)) === p) await time.increase(10 * DAY);
   }
 }
+
+/** `deployFunded()` plus a ReceiptBook (救助對象確認) reading its ledger. */
+export async function deployWithReceipts() {
+  const funded = await deployFunded();
+  const receipts = (await (
+    await ethers.getContractFactory("ReceiptBook")
+  ).deploy(await funded.registry.getAddress(), await funded.ledger.getAddress())) as unknown as import("../../typechain-types").ReceiptBook;
+  return { ...funded, receipts };
+}
+
+export type WithReceipts = Awaited<ReturnType<typeof deployWithReceipts>>;
+
+/**
+ * `deployWithReceipts()` with two paid payouts to answer: a 低保 monthly payout (`monthlyKey`) whose case has
+ * `actors.beneficiary` as its beneficiary key, and a certified medical bill (`billKey`, 5,000 yuan, paying
+ * 2,800) whose case has the `medicalBeneficiary` wallet as its key. Adds two anchorers: one in Chaoyang
+ * (`countyAnchorer`) and one in Fengtai (`otherAnchorer`); `actors.anchorer` is central.
+ */
+export async function deployReceiptScenario() {
+  const fx = await deployWithReceipts();
+  const { ledger, registry, actors } = fx;
+
+  const dibao = await approvedCase(fx, "dibao");
+  const monthlyPeriod = BigInt(await currentPeriod(ledger));
+  await ledger.connect(actors.keeper).executePayouts(dibao.programmeId, monthlyPeriod, [dibao.caseId]);
+  await ledger.connect(actors.caseworker).setBeneficiaryKey(dibao.caseId, actors.beneficiary.address);
+
+  const medical = await approvedCase(fx, "medical");
+  const billId = digest("bill:receipt-scenario");
+  const certified = await (
+    await ledger.connect(actors.medicalOffice).certifyMedicalBill(billId, medical.caseId, 500_000n, digest("bill"))
+  ).wait();
+  const executed = certified!.logs
+    .map((log) => ledger.interface.parseLog(log))
+    .find((parsed) => parsed?.name === "PayoutExecuted")!;
+  const billPeriod = executed.args.period as bigint;
+  const medicalBeneficiary = new ethers.Wallet(digest("key:medical-beneficiary"), ethers.provider);
+  await ledger.connect(actors.caseworker).setBeneficiaryKey(medical.caseId, medicalBeneficiary.address);
+
+  const countyAnchorer = new ethers.Wallet(digest("key:anchorer-county"), ethers.provider);
+  const otherAnchorer = new ethers.Wallet(digest("key:anchorer-other-county"), ethers.provider);
+  for (const [wallet, region] of [
+    [countyAnchorer, REGION.county],
+    [otherAnchorer, REGION.otherCounty],
+  ] as const) {
+    await registry.registerInstitution(wallet.address, Role.Anchorer, region, digest(`sm2-key:${wallet.address}`));
+    await actors.admin.sendTransaction({ to: wallet.address, value: ethers.parseEther("10") });
+  }
+
+  return {
+    ...fx,
+    dibao,
+    medical,
+    billId,
+    monthlyKey: { caseId: dibao.caseId, period: monthlyPeriod, eventId: ethers.ZeroHash },
+    billKey: { caseId: medical.caseId, period: billPeriod, eventId: billId },
+    medicalBeneficiary,
+    countyAnchorer,
+    otherAnchorer,
+  };
+}
+
+export type ReceiptScenario = Awaited<ReturnType<typeof deployReceiptScenario>>;
+
+/** A payout key as `IPayouts.PayoutKey`: a monthly payout when `eventId` is left out. */
+export const payoutKey = (caseId: string, period: number | bigint, eventId: string = ethers.ZeroHash) => ({
+  caseId,
+  period,
+  eventId,
+});
+
+/** Moves the chain to `offsetSeconds` after the start (CST) of a period that has not begun yet. */
+export async function goToPeriod(period: number, offsetSeconds = DAY) {
+  const { periodStart } = await import("../../lib/periods");
+  await time.increaseTo(periodStart(period) + offsetSeconds);
+}
+
+export type CaseStage = "submitted" | "inNotice" | "approved";
+
+/**
+ * A case brought to `stage`, submitted and reviewed by `submitter` (a caseworker; default the township one)
+ * in `region` (default the township), approved by `approver` (default the county approver).
+ */
+export async function caseAt(
+  fx: Funded,
+  programme: keyof typeof PROGRAMMES,
+  stage: CaseStage,
+  opts: {
+    a?: Partial<Assessment>;
+    region?: bigint;
+    pseudonym?: string;
+    submitter?: HardhatEthersSigner;
+    approver?: HardhatEthersSigner;
+  } = {},
+) {
+  const { ledger, actors } = fx;
+  const c = newCase(programme);
+  const pseudonym = opts.pseudonym ?? c.pseudonym;
+  const programmeId = fx.programmes[programme];
+  const submitter = opts.submitter ?? actors.caseworker;
+  await ledger
+    .connect(submitter)
+    .submitCase(c.caseId, programmeId, opts.region ?? REGION.township, pseudonym, digest(`record:${c.caseId}`));
+  if (stage !== "submitted") {
+    await ledger.connect(submitter).reviewCase(c.caseId, true, digest("reviewed"));
+    const p = PROGRAMMES[programme];
+    if (stage === "approved") {
+      if (p.noticePeriod > 0) await time.increase(p.noticePeriod);
+      await ledger.connect(opts.approver ?? actors.approver).approveCase(c.caseId, assessment(opts.a), p.ruleVersion);
+    }
+  }
+  return { caseId: c.caseId, pseudonym, programmeId };
+}
+
+/**
+ * Several cases of one programme approved together: all submitted and reviewed, one wait for the notice,
+ * then all approved, so that they share their first period. One entry per assessment.
+ */
+export async function approvedCases(
+  fx: Funded,
+  programme: keyof typeof PROGRAMMES,
+  assessments: Partial<Assessment>[],
+  opts: { region?: bigint; submitter?: HardhatEthersSigner; approver?: HardhatEthersSigner } = {},
+) {
+  const { ledger, actors } = fx;
+  const programmeId = fx.programmes[programme];
+  const p = PROGRAMMES[programme];
+  const submitter = opts.submitter ?? actors.caseworker;
+  const cases = assessments.map(() => ({ ...newCase(programme), programmeId }));
+  for (const c of cases) {
+    await ledger
+      .connect(submitter)
+      .submitCase(c.caseId, programmeId, opts.region ?? REGION.township, c.pseudonym, digest(`record:${c.caseId}`));
+    await ledger.connect(submitter).reviewCase(c.caseId, true, digest("reviewed"));
+  }
+  if (p.noticePeriod > 0) await time.increase(p.noticePeriod);
+  for (const [i, c] of cases.entries()) {
+    await ledger
+      .connect(opts.approver ?? actors.approver)
+      .approveCase(c.caseId, assessment(assessments[i]), p.ruleVersion);
+  }
+  return cases;
+}
+
+/** Allocates fresh central money down to Chaoyang and into the pool of `programmeId`. */
+export async function topUpPool(fx: Funded, programmeId: bigint, amount: bigint) {
+  const { ledger, actors } = fx;
+  const ref = digest("top-up");
+  await ledger.connect(actors.centralFinance).allocate(REGION.central, REGION.province, amount, ref);
+  await ledger.connect(actors.provinceFinance).allocate(REGION.province, REGION.city, amount, ref);
+  await ledger.connect(actors.cityFinance).allocate(REGION.city, REGION.county, amount, ref);
+  await ledger.connect(actors.countyFinance).fundProgramme(programmeId, amount, ref);
+}
+
+/** A fixed monthly programme whose eligibility (60 months) outlasts the 32-period window, with one case. */
+export async function longProgrammeCase(fx: Funded) {
+  const { ledger, actors } = fx;
+  const input = { ...PROGRAMMES.tekun, validityMonths: 60, exclusionGroup: 0, ruleVersion: digest("tekun-long") };
+  await ledger.connect(actors.approver).createProgramme(input);
+  const programmeId = BigInt(await ledger.programmeCount());
+  await topUpPool(fx, programmeId, POOL_FUNDING);
+  const c = newCase("long");
+  await ledger
+    .connect(actors.caseworker)
+    .submitCase(c.caseId, programmeId, REGION.township, c.pseudonym, digest("record:long"));
+  await ledger.connect(actors.caseworker).reviewCase(c.caseId, true, digest("reviewed"));
+  await time.increase(input.noticePeriod);
+  await ledger.connect(actors.approver).approveCase(c.caseId, assessment(), input.ruleVersion);
+  return { caseId: c.caseId, programmeId, p0: Number((await ledger.caseRecord(c.caseId)).firstPeriod) };
+}
