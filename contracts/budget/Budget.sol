@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IInstitutionRegistry} from "../interfaces/IInstitutionRegistry.sol";
 import {IBudget} from "../interfaces/IBudget.sol";
+import {IPayouts} from "../interfaces/IPayouts.sol";
 import {Programmes} from "../programmes/Programmes.sol";
 import {Regions} from "../libraries/Regions.sol";
 
@@ -15,6 +16,7 @@ abstract contract Budget is IBudget, Programmes {
     mapping(uint32 programmeId => uint256) internal _programmePaid;
     uint256 private _appropriated;
     uint256 internal _paidOut;
+    mapping(bytes32 payoutId => uint256) private _clawedBack;
 
     /// @inheritdoc IBudget
     function appropriate(uint256 amount, bytes32 referenceDigest) external {
@@ -70,16 +72,25 @@ abstract contract Budget is IBudget, Programmes {
     }
 
     /// @inheritdoc IBudget
-    function recordClawback(bytes32 caseId, uint256 amount, bytes32 referenceDigest) external {
-        uint32 programmeId = _caseProgramme(caseId);
+    function recordClawback(IPayouts.PayoutKey calldata key, uint256 amount, bytes32 referenceDigest) external {
+        (bool settled, uint32 programmeId, uint64 paidAmount) = _settledPayout(key);
+        if (programmeId == 0) revert LedgerPayoutNotSettled(key.caseId, key.period, key.eventId);
         _requireExactRegion(_programmes[programmeId].region);
+        if (!settled) revert LedgerPayoutNotSettled(key.caseId, key.period, key.eventId);
         if (amount == 0) revert LedgerZeroAmount();
-        uint256 paid = _programmePaid[programmeId];
-        if (paid < amount) revert LedgerInsufficientFunds(paid, amount);
-        _programmePaid[programmeId] = paid - amount;
+        bytes32 id = keccak256(abi.encode(key.caseId, key.period, key.eventId));
+        uint256 left = paidAmount - _clawedBack[id];
+        if (amount > left) revert LedgerClawbackExceedsPayout(key.caseId, key.period, key.eventId, left);
+        _clawedBack[id] += amount;
+        _programmePaid[programmeId] -= amount;
         _paidOut -= amount;
         _pools[programmeId] += amount;
-        emit ClawbackRecorded(caseId, programmeId, amount, referenceDigest);
+        emit ClawbackRecorded(key.caseId, programmeId, key.eventId, key.period, amount, referenceDigest);
+    }
+
+    /// @inheritdoc IBudget
+    function clawedBack(IPayouts.PayoutKey calldata key) external view returns (uint256) {
+        return _clawedBack[keccak256(abi.encode(key.caseId, key.period, key.eventId))];
     }
 
     /// @inheritdoc IBudget
@@ -116,8 +127,10 @@ abstract contract Budget is IBudget, Programmes {
         _pools[programmeId] += amount;
     }
 
-    /// @dev The programme of a case; reverts if the case is unknown.
-    function _caseProgramme(bytes32 caseId) internal view virtual returns (uint32);
+    /// @dev Whether the payout is settled, its case's programme (zero for an unknown case) and its amount.
+    function _settledPayout(
+        IPayouts.PayoutKey calldata key
+    ) internal view virtual returns (bool settled, uint32 programmeId, uint64 amount);
 
     function _move(uint64 fromRegion, uint64 toRegion, uint256 amount) private {
         if (amount == 0) revert LedgerZeroAmount();

@@ -35,6 +35,15 @@ abstract contract Cases is ICases, Budget {
         bytes32 recordDigest;
     }
 
+    /// @dev The amount a case was paid before a re-certification changed it, with the paid window at that
+    /// moment. Amounts change only when nothing awaits settlement, so the periods paid during an epoch are
+    /// those first seen paid in its snapshot; later payments are at the next epoch's amount.
+    struct AmountEpoch {
+        uint40 amount;
+        uint24 paidThrough;
+        uint32 paidMask;
+    }
+
     enum ObjectionState {
         None,
         Open,
@@ -44,6 +53,7 @@ abstract contract Cases is ICases, Budget {
 
     mapping(bytes32 caseId => Entitlement) internal _entitlements;
     mapping(bytes32 caseId => CaseFile) internal _files;
+    mapping(bytes32 caseId => AmountEpoch[]) internal _amountEpochs;
     mapping(bytes32 caseId => mapping(bytes32 objectionDigest => ObjectionState)) private _objections;
     mapping(bytes32 pseudonym => mapping(uint32 exclusionGroup => bytes32 caseId)) private _holders;
     mapping(uint32 programmeId => bytes32[]) private _programmeCases;
@@ -213,8 +223,15 @@ abstract contract Cases is ICases, Budget {
         _requireNoActiveHolder(f.pseudonym, p.exclusionGroup, caseId);
 
         uint64 amount = _assess(caseId, p, assessment, actorRegion);
-        if (amount != e.amount && (e.paidMask & ~e.settledMask) != 0) revert LedgerUnsettledPayouts(caseId);
-        uint24 last = Periods.add(Periods.at(block.timestamp), p.validityMonths - 1);
+        if (amount != e.amount) {
+            if ((e.paidMask & ~e.settledMask) != 0) revert LedgerUnsettledPayouts(caseId);
+            // Remember what the payouts made so far were paid at, for settlement views and clawbacks.
+            if (e.paidMask != 0) _amountEpochs[caseId].push(AmountEpoch(e.amount, e.paidThrough, e.paidMask));
+        }
+        uint24 current = Periods.at(block.timestamp);
+        uint24 last = Periods.add(current, p.validityMonths - 1);
+        // A lapsed eligibility restarts now: no one certified the family for the months in between.
+        if (e.lastPeriod < current) e.firstPeriod = current;
         e.amount = uint40(amount);
         e.lastPeriod = last;
         f.recordDigest = recordDigest;
@@ -309,10 +326,6 @@ abstract contract Cases is ICases, Budget {
 
     function _isExit(bytes32 caseId) private view returns (bool) {
         return _exits[caseId];
-    }
-
-    function _caseProgramme(bytes32 caseId) internal view override returns (uint32) {
-        return _known(caseId).programmeId;
     }
 
     function _known(bytes32 caseId) internal view returns (Entitlement storage e) {

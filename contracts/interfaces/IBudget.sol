@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IPayouts} from "./IPayouts.sol";
+
 /// @title IBudget
 /// @notice The fund trail: central appropriation, transfer payments (轉移支付) down the administrative
 /// hierarchy, programme pools, and money coming back. Integer fen. After every transaction
@@ -17,12 +19,23 @@ interface IBudget {
     /// @notice Emitted when a programme pool's funds move back to its region.
     event ProgrammeDefunded(uint32 indexed programmeId, uint64 indexed region, uint256 amount, bytes32 referenceDigest);
     /// @notice Emitted when money paid to a beneficiary is recovered into the programme pool.
-    event ClawbackRecorded(bytes32 indexed caseId, uint32 indexed programmeId, uint256 amount, bytes32 referenceDigest);
+    event ClawbackRecorded(
+        bytes32 indexed caseId,
+        uint32 indexed programmeId,
+        bytes32 eventId,
+        uint24 period,
+        uint256 amount,
+        bytes32 referenceDigest
+    );
 
     /// @notice An amount of zero was given.
     error LedgerZeroAmount();
     /// @notice The source holds less than requested.
     error LedgerInsufficientFunds(uint256 available, uint256 requested);
+    /// @notice Only a settled payout (money that reached the beneficiary) can be clawed back.
+    error LedgerPayoutNotSettled(bytes32 caseId, uint24 period, bytes32 eventId);
+    /// @notice The clawback exceeds what is left of the payout after earlier clawbacks.
+    error LedgerClawbackExceedsPayout(bytes32 caseId, uint24 period, bytes32 eventId, uint256 available);
     /// @notice Funds move only between a region and the region directly above or below it.
     error LedgerNotAdjacentRegion(uint64 fromRegion, uint64 toRegion);
 
@@ -45,9 +58,13 @@ interface IBudget {
     /// Emits {ProgrammeDefunded}.
     function defundProgramme(uint32 programmeId, uint256 amount, bytes32 referenceDigest) external;
 
-    /// @notice Records money recovered from a case into its programme pool. Finance of the programme's
-    /// region. Emits {ClawbackRecorded}.
-    function recordClawback(bytes32 caseId, uint256 amount, bytes32 referenceDigest) external;
+    /// @notice Records money recovered from a settled payout (an overpayment, a payout obtained by fraud) into
+    /// its programme pool; at most the payout's amount in all. Finance of the programme's region.
+    /// Emits {ClawbackRecorded}.
+    function recordClawback(IPayouts.PayoutKey calldata key, uint256 amount, bytes32 referenceDigest) external;
+
+    /// @notice How much of a payout has been clawed back.
+    function clawedBack(IPayouts.PayoutKey calldata key) external view returns (uint256);
 
     /// @notice Funds held by a region's finance bureau (not yet in a programme pool).
     function regionBalance(uint64 region) external view returns (uint256);

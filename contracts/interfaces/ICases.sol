@@ -135,8 +135,9 @@ interface ICases {
     /// @notice Lifts a suspension. Approver in scope. Emits {CaseResumed}.
     function resumeCase(bytes32 caseId, bytes32 reasonDigest) external;
 
-    /// @notice Yearly re-certification (年度核查): a fresh assessment and eligibility period. Approver in scope,
-    /// not the submitter. Emits {CaseRecertified}.
+    /// @notice Yearly re-certification (年度核查): a fresh assessment and eligibility for the programme's validity
+    /// from the current period. If eligibility had lapsed, it restarts now and the lapsed months are not payable.
+    /// Approver in scope, not the submitter. Emits {CaseRecertified}.
     function recertifyCase(
         bytes32 caseId,
         Assessment calldata assessment,

@@ -44,10 +44,18 @@ interface IPayouts {
         uint24 period,
         uint64 amount
     );
-    /// @notice Emitted for each entitlement a run passed over, with the reason.
-    event PayoutSkipped(bytes32 indexed caseId, uint24 period, SkipReason reason);
-    /// @notice Emitted at the end of each run.
-    event PayoutRunExecuted(uint32 indexed programmeId, uint24 period, uint256 paid, uint256 skipped, uint256 total);
+    /// @notice Emitted for each entitlement a run passed over, with the reason. `eventId` is the disaster of a
+    /// relief run, zero for a monthly run.
+    event PayoutSkipped(bytes32 indexed caseId, bytes32 eventId, uint24 period, SkipReason reason);
+    /// @notice Emitted at the end of each run: a monthly run (`eventId` zero) or a disaster relief run.
+    event PayoutRunExecuted(
+        uint32 indexed programmeId,
+        bytes32 eventId,
+        uint24 period,
+        uint256 paid,
+        uint256 skipped,
+        uint256 total
+    );
     event MedicalBillCertified(
         bytes32 indexed billId,
         bytes32 indexed caseId,
@@ -124,8 +132,9 @@ interface IPayouts {
     /// @notice The payment agent reports that a payout could not be made. Emits {PayoutFailed}.
     function reportFailure(PayoutKey calldata key, bytes32 reasonDigest) external;
 
-    /// @notice The status and amount of a payout. An event payout's key must carry the period it was paid in,
-    /// as in {confirmSettlements} and {reportFailure}; any other period names no payout.
+    /// @notice The status and the amount paid of a payout (a monthly payout made before a re-certification
+    /// changed the case's amount reports the amount it was paid at). An event payout's key must carry the period
+    /// it was paid in, as in {confirmSettlements} and {reportFailure}; any other period names no payout.
     function payoutStatus(PayoutKey calldata key) external view returns (PayoutStatus status, uint64 amount);
 
     /// @notice Payouts not yet settled among cases `[fromCase, fromCase + count)` in submission order.

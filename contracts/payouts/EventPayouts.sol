@@ -45,7 +45,7 @@ abstract contract EventPayouts is Payouts {
         if (billId == bytes32(0)) revert LedgerInvalidInput("billId");
         if (_billCertified[billId]) revert LedgerBillAlreadyCertified(billId);
         uint24 period = Periods.at(block.timestamp);
-        (bool ok, SkipReason reason) = _conditions(e, e.programmeId, period);
+        (bool ok, SkipReason reason) = _conditions(_word(caseId), e.programmeId, period);
         if (!ok) revert LedgerCaseNotPayable(caseId, reason);
 
         amount = _useMedicalCap(caseId, e, p, billAmount, period);
@@ -105,25 +105,25 @@ abstract contract EventPayouts is Payouts {
         uint256 available = _pools[d.programmeId];
         for (uint256 i = 0; i < caseIds.length; ++i) {
             bytes32 caseId = caseIds[i];
-            Entitlement memory e = _entitlements[caseId];
-            (bool ok, SkipReason reason) = _conditions(e, d.programmeId, d.period);
+            uint64 amount = _entitlements[caseId].amount;
+            (bool ok, SkipReason reason) = _conditions(_word(caseId), d.programmeId, d.period);
             if (ok && !Regions.contains(d.region, _files[caseId].region))
                 (ok, reason) = (false, SkipReason.OutsideRegion);
             if (ok && _eventPayouts[caseId][disasterId].status != PayoutStatus.None) {
                 (ok, reason) = (false, SkipReason.AlreadyPaid);
             }
-            if (ok && e.amount > available - total) (ok, reason) = (false, SkipReason.InsufficientBudget);
+            if (ok && amount > available - total) (ok, reason) = (false, SkipReason.InsufficientBudget);
             if (!ok) {
-                emit PayoutSkipped(caseId, d.period, reason);
+                emit PayoutSkipped(caseId, disasterId, d.period, reason);
                 continue;
             }
-            _recordEventPayout(caseId, disasterId, EventPayout(e.amount, d.period, PayoutStatus.Paid, false));
-            total += e.amount;
+            _recordEventPayout(caseId, disasterId, EventPayout(amount, d.period, PayoutStatus.Paid, false));
+            total += amount;
             ++paid;
-            emit PayoutExecuted(caseId, d.programmeId, disasterId, d.period, e.amount);
+            emit PayoutExecuted(caseId, d.programmeId, disasterId, d.period, amount);
         }
         if (total != 0) _recordPayouts(d.programmeId, total);
-        emit PayoutRunExecuted(d.programmeId, d.period, paid, caseIds.length - paid, total);
+        emit PayoutRunExecuted(d.programmeId, disasterId, d.period, paid, caseIds.length - paid, total);
     }
 
     /// @dev Stores an event payout; an event is listed once per case even if a failed payout is made again.

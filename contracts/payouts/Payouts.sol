@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IPayouts} from "../interfaces/IPayouts.sol";
 import {Cases} from "../cases/Cases.sol";
 import {Periods} from "../libraries/Periods.sol";
+import {PackedEntitlement} from "../libraries/PackedEntitlement.sol";
 
 /// @title Payouts
 /// @notice Condition-triggered monthly payouts. An entitlement is paid for a period when, at that moment,
@@ -15,6 +16,8 @@ import {Periods} from "../libraries/Periods.sol";
 /// {Entitlement}, so paying costs about one cold storage read and one warm write, and a period can
 /// never be paid twice: the paid bit is set in the same write that records the payment.
 abstract contract Payouts is IPayouts, Cases {
+    using PackedEntitlement for uint256;
+
     uint256 private constant _WINDOW = 32;
 
     /// @inheritdoc IPayouts
@@ -42,10 +45,11 @@ abstract contract Payouts is IPayouts, Cases {
         uint256 total;
         for (uint256 i = offset; i < end; ++i) {
             bytes32 caseId = programmeCaseAt(programmeId, i);
-            (bool payable_, , Entitlement memory next) = _periodicCheck(_entitlements[caseId], programmeId, period);
-            if (payable_ && next.amount <= available - total) {
+            uint256 word = _word(caseId);
+            (bool payable_, , ) = _payPeriod(word, programmeId, period);
+            if (payable_ && word.amount() <= available - total) {
                 due[count++] = caseId;
-                total += next.amount;
+                total += word.amount();
             }
         }
         assembly ("memory-safe") {
@@ -78,23 +82,28 @@ abstract contract Payouts is IPayouts, Cases {
         uint256 available = _pools[programmeId];
         for (uint256 i = 0; i < caseIds.length; ++i) {
             bytes32 caseId = caseIds[i];
-            (bool ok, SkipReason reason, Entitlement memory next) = _periodicCheck(
-                _entitlements[caseId],
-                programmeId,
-                period
-            );
-            if (ok && next.amount > available - total) (ok, reason) = (false, SkipReason.InsufficientBudget);
+            // The hot path: one cold read and one warm write of the case's packed entitlement.
+            Entitlement storage slot = _entitlements[caseId];
+            uint256 word;
+            assembly ("memory-safe") {
+                word := sload(slot.slot)
+            }
+            (bool ok, SkipReason reason, uint256 next) = _payPeriod(word, programmeId, period);
+            uint256 amount = word.amount();
+            if (ok && amount > available - total) (ok, reason) = (false, SkipReason.InsufficientBudget);
             if (!ok) {
-                emit PayoutSkipped(caseId, period, reason);
+                emit PayoutSkipped(caseId, bytes32(0), period, reason);
                 continue;
             }
-            _entitlements[caseId] = next;
-            total += next.amount;
+            assembly ("memory-safe") {
+                sstore(slot.slot, next)
+            }
+            total += amount;
             ++paid;
-            emit PayoutExecuted(caseId, programmeId, bytes32(0), period, next.amount);
+            emit PayoutExecuted(caseId, programmeId, bytes32(0), period, uint64(amount));
         }
         if (total != 0) _recordPayouts(programmeId, total);
-        emit PayoutRunExecuted(programmeId, period, paid, caseIds.length - paid, total);
+        emit PayoutRunExecuted(programmeId, bytes32(0), period, paid, caseIds.length - paid, total);
     }
 
     function _requirePeriodicRun(uint32 programmeId, uint24 period) private view {
@@ -110,50 +119,59 @@ abstract contract Payouts is IPayouts, Cases {
             kind == ProgrammeKind.MonthlyGap || kind == ProgrammeKind.MonthlyFixed || kind == ProgrammeKind.Temporary;
     }
 
-    /// @dev Whether `period` of the entitlement in `slot` can be paid now and, if so, the entitlement as it
-    /// is after paying; otherwise the reason it is skipped. Reads the slot once.
-    function _periodicCheck(
-        Entitlement storage slot,
-        uint32 programmeId,
-        uint24 period
-    ) internal view returns (bool, SkipReason, Entitlement memory e) {
-        e = slot;
-        (bool ok, SkipReason reason) = _conditions(e, programmeId, period);
-        if (!ok) return (false, reason, e);
-
-        if (period > e.paidThrough) {
-            uint256 shift = period - e.paidThrough;
-            uint32 unsettled = e.paidMask & ~e.settledMask;
-            // Advancing the window drops the oldest `shift` periods: none of them may await settlement.
-            if (shift >= _WINDOW ? unsettled != 0 : (unsettled >> (_WINDOW - shift)) != 0) {
-                return (false, SkipReason.SettlementBacklog, e);
-            }
-            e.paidMask = shift >= _WINDOW ? 1 : (e.paidMask << uint32(shift)) | 1;
-            e.settledMask = shift >= _WINDOW ? 0 : e.settledMask << uint32(shift);
-            e.paidThrough = period;
-        } else {
-            uint256 offset = e.paidThrough - period;
-            if (offset >= _WINDOW) return (false, SkipReason.OutsideWindow, e);
-            uint32 bit = uint32(1) << uint32(offset);
-            if (e.paidMask & bit != 0) return (false, SkipReason.AlreadyPaid, e);
-            e.paidMask |= bit;
+    /// @dev The packed entitlement word of a case (zero for an unknown case).
+    function _word(bytes32 caseId) internal view returns (uint256 word) {
+        Entitlement storage slot = _entitlements[caseId];
+        assembly ("memory-safe") {
+            word := sload(slot.slot)
         }
-        return (true, SkipReason.UnknownCase, e);
     }
 
-    /// @dev The conditions every payout of a case shares, monthly or event-triggered, for `period`.
-    function _conditions(
-        Entitlement memory e,
+    /// @dev Whether `period` of the entitlement `w` can be paid now and, if so, the entitlement word after
+    /// paying; otherwise the reason it is skipped.
+    function _payPeriod(
+        uint256 w,
         uint32 programmeId,
         uint24 period
-    ) internal view returns (bool, SkipReason) {
-        if (e.status == CaseStatus.None) return (false, SkipReason.UnknownCase);
-        if (e.programmeId != programmeId) return (false, SkipReason.WrongProgramme);
-        if (e.status == CaseStatus.Suspended) return (false, SkipReason.Suspended);
-        if (e.status != CaseStatus.Approved && e.status != CaseStatus.Exiting) return (false, SkipReason.NotApproved);
-        if (block.timestamp < e.noticeEnds) return (false, SkipReason.NoticeOpen);
-        if (period < e.firstPeriod) return (false, SkipReason.NotStarted);
-        if (period > e.lastPeriod) return (false, SkipReason.Expired);
+    ) internal view returns (bool, SkipReason, uint256) {
+        (bool ok, SkipReason reason) = _conditions(w, programmeId, period);
+        if (!ok) return (false, reason, w);
+        uint24 through = w.paidThrough();
+        uint32 paid = w.paidMask();
+        uint32 settled = w.settledMask();
+        if (period > through) {
+            uint256 shift = period - through;
+            uint32 unsettled = paid & ~settled;
+            // Advancing the window drops the oldest `shift` periods: none of them may await settlement.
+            if (shift >= _WINDOW ? unsettled != 0 : (unsettled >> uint32(_WINDOW - shift)) != 0) {
+                return (false, SkipReason.SettlementBacklog, w);
+            }
+            paid = shift >= _WINDOW ? 1 : (paid << uint32(shift)) | 1;
+            settled = shift >= _WINDOW ? 0 : settled << uint32(shift);
+            through = period;
+        } else {
+            uint256 offset = through - period;
+            if (offset >= _WINDOW) return (false, SkipReason.OutsideWindow, w);
+            uint32 bit = uint32(1) << uint32(offset);
+            if (paid & bit != 0) return (false, SkipReason.AlreadyPaid, w);
+            paid |= bit;
+        }
+        return (true, SkipReason.UnknownCase, w.withPayments(through, paid, settled));
+    }
+
+    /// @dev The conditions every payout of a case shares, monthly or event-triggered, for `period`: the one
+    /// place where "may this case be paid for this period" is decided.
+    function _conditions(uint256 w, uint32 programmeId, uint24 period) internal view returns (bool, SkipReason) {
+        uint8 status = w.status();
+        if (status == uint8(CaseStatus.None)) return (false, SkipReason.UnknownCase);
+        if (w.programmeId() != programmeId) return (false, SkipReason.WrongProgramme);
+        if (status == uint8(CaseStatus.Suspended)) return (false, SkipReason.Suspended);
+        if (status != uint8(CaseStatus.Approved) && status != uint8(CaseStatus.Exiting)) {
+            return (false, SkipReason.NotApproved);
+        }
+        if (block.timestamp < w.noticeEnds()) return (false, SkipReason.NoticeOpen);
+        if (period < w.firstPeriod()) return (false, SkipReason.NotStarted);
+        if (period > w.lastPeriod()) return (false, SkipReason.Expired);
         return (true, SkipReason.UnknownCase);
     }
 

@@ -51,7 +51,7 @@ abstract contract Settlement is EventPayouts {
                 revert LedgerNotAwaitingSettlement(k.caseId, k.period, k.eventId);
             }
             e.paidMask &= ~bit;
-            amount = e.amount;
+            amount = _paidAmount(k.caseId, k.period);
         } else {
             EventPayout storage ep = _eventPayouts[k.caseId][k.eventId];
             if (ep.status != PayoutStatus.Paid || ep.period != k.period) {
@@ -66,7 +66,7 @@ abstract contract Settlement is EventPayouts {
     }
 
     /// @inheritdoc IPayouts
-    function payoutStatus(PayoutKey calldata k) external view returns (PayoutStatus status, uint64 amount) {
+    function payoutStatus(PayoutKey calldata k) public view returns (PayoutStatus status, uint64 amount) {
         if (k.eventId != bytes32(0)) {
             EventPayout storage ep = _eventPayouts[k.caseId][k.eventId];
             if (ep.status == PayoutStatus.None || ep.period != k.period) return (PayoutStatus.None, 0);
@@ -75,7 +75,28 @@ abstract contract Settlement is EventPayouts {
         Entitlement storage e = _entitlements[k.caseId];
         (bool inWindow, uint32 bit) = _periodBit(e, k.period);
         if (!inWindow || e.paidMask & bit == 0) return (PayoutStatus.None, 0);
-        return (e.settledMask & bit != 0 ? PayoutStatus.Settled : PayoutStatus.Paid, e.amount);
+        return (e.settledMask & bit != 0 ? PayoutStatus.Settled : PayoutStatus.Paid, _paidAmount(k.caseId, k.period));
+    }
+
+    /// @dev What the paid monthly payout of `period` was paid at: the amount of the earliest epoch snapshot that
+    /// already shows it paid (scanning back while snapshots show it), else the current amount.
+    function _paidAmount(bytes32 caseId, uint24 period) private view returns (uint64 amount) {
+        amount = _entitlements[caseId].amount;
+        AmountEpoch[] storage epochs = _amountEpochs[caseId];
+        for (uint256 k = epochs.length; k > 0; --k) {
+            AmountEpoch storage ep = epochs[k - 1];
+            uint24 through = ep.paidThrough;
+            if (period > through || through - period >= 32 || (ep.paidMask >> (through - period)) & 1 == 0) break;
+            amount = ep.amount;
+        }
+    }
+
+    function _settledPayout(
+        PayoutKey calldata k
+    ) internal view override returns (bool settled, uint32 programmeId, uint64 amount) {
+        PayoutStatus status;
+        (status, amount) = payoutStatus(k);
+        return (status == PayoutStatus.Settled, _entitlements[k.caseId].programmeId, amount);
     }
 
     /// @inheritdoc IPayouts

@@ -43,8 +43,12 @@ async function matrixFixture() {
   const suspended = await approvedCase(fx, "dibao");
   await ledger.connect(actors.approver).suspendCase(suspended.caseId, digest("suspend"));
   const paid = await approvedCase(fx, "dibao");
+  const settled = await approvedCase(fx, "dibao");
   const period = await currentPeriod(ledger);
-  await ledger.executePayouts(programmes.dibao, period, [paid.caseId]);
+  await ledger.executePayouts(programmes.dibao, period, [paid.caseId, settled.caseId]);
+  // Only money that reached the family can be clawed back: the payment agent settles this one.
+  const settledKey = { caseId: settled.caseId, period, eventId: ethers.ZeroHash };
+  await ledger.connect(actors.paymentAgent).confirmSettlements(digest("bank"), [settledKey]);
   const medical = await approvedCase(fx, "medical");
   const household = await approvedCase(fx, "disaster");
   await ledger.connect(actors.approver).declareDisaster(digest("flood"), programmes.disaster, REGION.county, REF);
@@ -58,8 +62,9 @@ async function matrixFixture() {
 
   return {
     ...fx,
-    cases: { approved, suspended, paid, medical, household, submitted, inNotice, objected, ready },
+    cases: { approved, suspended, paid, settled, medical, household, submitted, inNotice, objected, ready },
     paidKey: { caseId: paid.caseId, period, eventId: ethers.ZeroHash },
+    settledKey,
     period,
   };
 }
@@ -136,7 +141,7 @@ const WHO_MAY: Record<string, Rule> = {
     roles: [Finance],
     region: REGION.county,
     exact: true,
-    call: (m, w) => m.ledger.connect(w).recordClawback(m.cases.paid.caseId, 1n, REF),
+    call: (m, w) => m.ledger.connect(w).recordClawback(m.settledKey, 1n, REF),
     emits: "ClawbackRecorded",
   },
   submitCase: {

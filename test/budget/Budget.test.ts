@@ -3,22 +3,28 @@ import { ethers } from "hardhat";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { Role } from "../../lib/roles";
+import { PayoutStatus, Role } from "../../lib/roles";
 import {
   POOL_FUNDING,
   PROGRAMMES,
   REGION,
   approvedCase,
+  approvedCases,
+  assessment,
   currentPeriod,
   deployFunded,
   digest,
   newCase,
+  nextPeriod,
+  payoutKey,
   type Funded,
 } from "../helpers/fixture";
 import type { ReliefLedger } from "../../typechain-types";
 
 const FINANCE_BIT = 1 << Role.Finance;
 const REF = digest("transfer-doc");
+const BANK_REF = digest("bank batch");
+const ZERO = ethers.ZeroHash;
 const TOTAL = POOL_FUNDING * BigInt(Object.keys(PROGRAMMES).length);
 /** The gap of the fixture's default assessment: (737 − 237) yuan × 3 people, in fen. */
 const DIBAO_MONTHLY = 150_000n;
@@ -366,94 +372,348 @@ describe("Budget", function () {
   });
 
   describe("recordClawback", function () {
+    /** A 低保 case paid for the current period, not yet settled. */
     async function paidDibao() {
       const fx = await loadFixture(deployFunded);
       const c = await approvedCase(fx, "dibao");
       const period = await currentPeriod(fx.ledger);
       await fx.ledger.executePayouts(fx.programmes.dibao, period, [c.caseId]);
-      return { ...fx, ...c, period };
+      return { ...fx, ...c, period, key: payoutKey(c.caseId, period) };
     }
 
-    it("a payout moves money from the pool to paid out; a clawback moves it back with ClawbackRecorded", async function () {
-      const fx = await loadFixture(paidDibao);
+    /** `paidDibao` with the payout settled by the payment agent: money that reached the family. */
+    async function settledDibao() {
+      const fx = await paidDibao();
+      await fx.ledger.connect(fx.actors.paymentAgent).confirmSettlements(BANK_REF, [fx.key]);
+      return fx;
+    }
+
+    /** A certified medical bill (5,000 yuan, paying 2,800), settled. */
+    async function settledBill() {
+      const fx = await loadFixture(deployFunded);
+      const c = await approvedCase(fx, "medical");
+      const billId = digest("bill:clawback");
+      await fx.ledger.connect(fx.actors.medicalOffice).certifyMedicalBill(billId, c.caseId, 500_000n, digest("bill"));
+      const period = await currentPeriod(fx.ledger);
+      const key = payoutKey(c.caseId, period, billId);
+      await fx.ledger.connect(fx.actors.paymentAgent).confirmSettlements(BANK_REF, [key]);
+      return { ...fx, ...c, billId, period, key };
+    }
+
+    it("a settled payout: the payout moves money from the pool to paid out; a clawback moves it back with ClawbackRecorded", async function () {
+      const fx = await loadFixture(settledDibao);
       const books = fundedBooks(fx);
-      const { ledger, actors, programmes, caseId } = fx;
+      const { ledger, actors, programmes, caseId, period, key } = fx;
       add(books.pools, programmes.dibao, -DIBAO_MONTHLY);
       add(books.paid, programmes.dibao, DIBAO_MONTHLY);
       await expectBooks(ledger, books);
+      expect(await ledger.clawedBack(key)).to.equal(0n);
 
-      await expect(ledger.connect(actors.countyFinance).recordClawback(caseId, 50_000n, REF))
+      await expect(ledger.connect(actors.countyFinance).recordClawback(key, 50_000n, REF))
         .to.emit(ledger, "ClawbackRecorded")
-        .withArgs(caseId, programmes.dibao, 50_000n, REF);
+        .withArgs(caseId, programmes.dibao, ZERO, period, 50_000n, REF);
       add(books.pools, programmes.dibao, 50_000n);
       add(books.paid, programmes.dibao, -50_000n);
       await expectBooks(ledger, books);
+      expect(await ledger.clawedBack(key)).to.equal(50_000n);
 
-      await ledger.connect(actors.countyFinance).recordClawback(caseId, 100_000n, REF);
+      await expect(ledger.connect(actors.countyFinance).recordClawback(key, 100_000n, REF))
+        .to.emit(ledger, "ClawbackRecorded")
+        .withArgs(caseId, programmes.dibao, ZERO, period, 100_000n, REF);
       add(books.pools, programmes.dibao, 100_000n);
       add(books.paid, programmes.dibao, -100_000n);
       await expectBooks(ledger, books);
+      expect(await ledger.clawedBack(key)).to.equal(DIBAO_MONTHLY);
+      // the payout itself stays settled and listed: a clawback is booked beside it, not instead of it
+      expect([...(await ledger.payoutStatus(key))]).to.deep.equal([BigInt(PayoutStatus.Settled), DIBAO_MONTHLY]);
     });
 
     it("a payout the bank could not make goes back to the pool and the books stay balanced", async function () {
       const fx = await loadFixture(paidDibao);
       const books = fundedBooks(fx);
-      const { ledger, actors, caseId, period } = fx;
-      await ledger
-        .connect(actors.paymentAgent)
-        .reportFailure({ caseId, period, eventId: ethers.ZeroHash }, digest("account closed"));
+      const { ledger, actors, key } = fx;
+      await ledger.connect(actors.paymentAgent).reportFailure(key, digest("account closed"));
       await expectBooks(ledger, books);
     });
 
-    it("reverts with LedgerInsufficientFunds(paid, requested) beyond what the programme paid out", async function () {
-      const { ledger, actors, caseId } = await loadFixture(paidDibao);
-      await expect(ledger.connect(actors.countyFinance).recordClawback(caseId, DIBAO_MONTHLY + 1n, REF))
-        .to.be.revertedWithCustomError(ledger, "LedgerInsufficientFunds")
-        .withArgs(DIBAO_MONTHLY, DIBAO_MONTHLY + 1n);
+    it("reverts with LedgerClawbackExceedsPayout(key, payout amount) beyond the payout, whatever else the programme paid", async function () {
+      const fx = await loadFixture(settledDibao);
+      const { ledger, actors, programmes, caseId, period, key } = fx;
+      // another family's settled payout: the programme has paid out twice the payout now
+      const other = await approvedCase(fx, "dibao");
+      await ledger.executePayouts(programmes.dibao, period, [other.caseId]);
+      await ledger.connect(actors.paymentAgent).confirmSettlements(BANK_REF, [payoutKey(other.caseId, period)]);
+      expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(2n * DIBAO_MONTHLY);
+
+      await expect(ledger.connect(actors.countyFinance).recordClawback(key, DIBAO_MONTHLY + 1n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerClawbackExceedsPayout")
+        .withArgs(caseId, period, ZERO, DIBAO_MONTHLY);
+      expect(await ledger.clawedBack(key)).to.equal(0n);
+      expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(2n * DIBAO_MONTHLY);
     });
 
-    // BUG: recordClawback (contracts/budget/Budget.sol) checks the amount only against the programme's total
-    // paid out, not against what this case was paid and the bank settled. So (1) a clawback can be booked on a
-    // case that was never paid, and (2) clawing back a payout that is still unsettled and then receiving the
-    // bank's failure report for it makes reportFailure (contracts/payouts/Settlement.sol) underflow
-    // `_programmePaid` and revert with panic 0x11: the failure can never be recorded. A fix needs per-case
-    // paid/settled totals kept by the payout modules.
-    it.skip("a clawback is limited to what the case was paid and settled; a later failure report still works", async function () {
+    it("several partial clawbacks → each accepted while the total stays within the payout; the one past it reverts with what is left", async function () {
+      const fx = await loadFixture(settledDibao);
+      const { ledger, actors, caseId, period, key } = fx;
+      const finance = ledger.connect(actors.countyFinance);
+      for (const amount of [10_000n, 60_000n, 79_999n]) await finance.recordClawback(key, amount, REF);
+      expect(await ledger.clawedBack(key)).to.equal(149_999n);
+
+      await expect(finance.recordClawback(key, 2n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerClawbackExceedsPayout")
+        .withArgs(caseId, period, ZERO, 1n);
+      await expect(finance.recordClawback(key, 1n, REF)).to.emit(ledger, "ClawbackRecorded");
+      await expect(finance.recordClawback(key, 1n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerClawbackExceedsPayout")
+        .withArgs(caseId, period, ZERO, 0n);
+      expect(await ledger.clawedBack(key)).to.equal(DIBAO_MONTHLY);
+    });
+
+    it("any sequence of partial clawbacks on one payout never recovers more than the payout (property)", async function () {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.bigInt({ min: 1n, max: DIBAO_MONTHLY + 1n }), { minLength: 1, maxLength: 6 }),
+          async (amounts) => {
+            const fx = await loadFixture(settledDibao);
+            const { ledger, actors, programmes, caseId, period, key } = fx;
+            const books = fundedBooks(fx);
+            add(books.pools, programmes.dibao, -DIBAO_MONTHLY);
+            add(books.paid, programmes.dibao, DIBAO_MONTHLY);
+            let left = DIBAO_MONTHLY;
+            for (const amount of amounts) {
+              const call = ledger.connect(actors.countyFinance).recordClawback(key, amount, REF);
+              if (amount > left) {
+                await expect(call)
+                  .to.be.revertedWithCustomError(ledger, "LedgerClawbackExceedsPayout")
+                  .withArgs(caseId, period, ZERO, left);
+              } else {
+                await expect(call)
+                  .to.emit(ledger, "ClawbackRecorded")
+                  .withArgs(caseId, programmes.dibao, ZERO, period, amount, REF);
+                left -= amount;
+                add(books.pools, programmes.dibao, amount);
+                add(books.paid, programmes.dibao, -amount);
+              }
+              expect(await ledger.clawedBack(key)).to.equal(DIBAO_MONTHLY - left);
+              await expectBooks(ledger, books);
+            }
+          },
+        ),
+        { numRuns: 8 },
+      );
+    });
+
+    it("two monthly payouts of one case → each has its own cap", async function () {
+      const fx = await loadFixture(settledDibao);
+      const { ledger, actors, programmes, caseId, period, key } = fx;
+      await nextPeriod(ledger);
+      await ledger.executePayouts(programmes.dibao, period + 1, [caseId]);
+      const next = payoutKey(caseId, period + 1);
+      await ledger.connect(actors.paymentAgent).confirmSettlements(BANK_REF, [next]);
+      const finance = ledger.connect(actors.countyFinance);
+
+      await finance.recordClawback(key, DIBAO_MONTHLY, REF);
+      await expect(finance.recordClawback(next, DIBAO_MONTHLY, REF))
+        .to.emit(ledger, "ClawbackRecorded")
+        .withArgs(caseId, programmes.dibao, ZERO, period + 1, DIBAO_MONTHLY, REF);
+      expect([await ledger.clawedBack(key), await ledger.clawedBack(next)]).to.deep.equal([
+        DIBAO_MONTHLY,
+        DIBAO_MONTHLY,
+      ]);
+      expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(0n);
+    });
+
+    it("a settled medical bill payout → clawed back under its bill id, at most the 2,800 yuan paid", async function () {
+      const fx = await loadFixture(settledBill);
+      const books = fundedBooks(fx);
+      const { ledger, actors, programmes, caseId, billId, period, key } = fx;
+      const paid = 280_000n; // 70% of 5,000 yuan above the 1,000-yuan deductible
+      add(books.pools, programmes.medical, -paid);
+      add(books.paid, programmes.medical, paid);
+      const finance = ledger.connect(actors.countyFinance);
+
+      await expect(finance.recordClawback(key, 200_000n, REF))
+        .to.emit(ledger, "ClawbackRecorded")
+        .withArgs(caseId, programmes.medical, billId, period, 200_000n, REF);
+      add(books.pools, programmes.medical, 200_000n);
+      add(books.paid, programmes.medical, -200_000n);
+      await expectBooks(ledger, books);
+      await expect(finance.recordClawback(key, 80_001n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerClawbackExceedsPayout")
+        .withArgs(caseId, period, billId, 80_000n);
+      await finance.recordClawback(key, 80_000n, REF);
+      add(books.pools, programmes.medical, 80_000n);
+      add(books.paid, programmes.medical, -80_000n);
+      await expectBooks(ledger, books);
+      expect(await ledger.clawedBack(key)).to.equal(paid);
+      // the monthly key of the same case and period names no payout
+      expect(await ledger.clawedBack(payoutKey(caseId, period))).to.equal(0n);
+      await expect(finance.recordClawback(payoutKey(caseId, period), 1n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+        .withArgs(caseId, period, ZERO);
+    });
+
+    it("an event payout named with another period, or an unknown bill → LedgerPayoutNotSettled", async function () {
+      const { ledger, actors, caseId, billId, period } = await loadFixture(settledBill);
+      for (const k of [payoutKey(caseId, period - 1, billId), payoutKey(caseId, period, digest("no such bill"))]) {
+        await expect(ledger.connect(actors.countyFinance).recordClawback(k, 1n, REF))
+          .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+          .withArgs(k.caseId, k.period, k.eventId);
+      }
+    });
+
+    it("a settled disaster grant → clawed back under the disaster id, at most the grant", async function () {
+      const fx = await loadFixture(deployFunded);
+      const { ledger, actors, programmes } = fx;
+      const { caseId } = await approvedCase(fx, "disaster");
+      const flood = digest("flood");
+      await ledger.connect(actors.approver).declareDisaster(flood, programmes.disaster, REGION.county, digest("d"));
+      await ledger.payDisasterRelief(flood, [caseId]);
+      const period = await currentPeriod(ledger);
+      const key = payoutKey(caseId, period, flood);
+      const finance = ledger.connect(actors.countyFinance);
+      await expect(finance.recordClawback(key, 1n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+        .withArgs(caseId, period, flood);
+      await ledger.connect(actors.paymentAgent).confirmSettlements(BANK_REF, [key]);
+
+      await expect(finance.recordClawback(key, PROGRAMMES.disaster.amount, REF))
+        .to.emit(ledger, "ClawbackRecorded")
+        .withArgs(caseId, programmes.disaster, flood, period, PROGRAMMES.disaster.amount, REF);
+      await expect(finance.recordClawback(key, 1n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerClawbackExceedsPayout")
+        .withArgs(caseId, period, flood, 0n);
+      expect(await ledger.poolBalance(programmes.disaster)).to.equal(POOL_FUNDING);
+      expect(await ledger.programmePaidOut(programmes.disaster)).to.equal(0n);
+    });
+
+    it("a never-paid or unsettled payout → LedgerPayoutNotSettled; the failure report of the unsettled one still works", async function () {
       const fx = await loadFixture(paidDibao);
-      const { ledger, actors, caseId, period } = fx;
+      const books = fundedBooks(fx);
+      const { ledger, actors, programmes, caseId, period, key } = fx;
       const neverPaid = await approvedCase(fx, "dibao");
-      await expect(ledger.connect(actors.countyFinance).recordClawback(neverPaid.caseId, 1n, REF))
-        .to.be.revertedWithCustomError(ledger, "LedgerInsufficientFunds")
-        .withArgs(0n, 1n);
-      await ledger
-        .connect(actors.countyFinance)
-        .recordClawback(caseId, DIBAO_MONTHLY, REF)
-        .catch(() => undefined);
-      await expect(
-        ledger
-          .connect(actors.paymentAgent)
-          .reportFailure({ caseId, period, eventId: ethers.ZeroHash }, digest("closed")),
-      ).to.emit(ledger, "PayoutFailed");
+      const finance = ledger.connect(actors.countyFinance);
+      for (const k of [payoutKey(neverPaid.caseId, period), key, payoutKey(caseId, period - 1)]) {
+        await expect(finance.recordClawback(k, 1n, REF))
+          .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+          .withArgs(k.caseId, k.period, k.eventId);
+      }
+      expect(await ledger.clawedBack(key)).to.equal(0n);
+
+      await expect(ledger.connect(actors.paymentAgent).reportFailure(key, digest("closed")))
+        .to.emit(ledger, "PayoutFailed")
+        .withArgs(caseId, programmes.dibao, ZERO, period, DIBAO_MONTHLY, digest("closed"));
+      await expectBooks(ledger, books);
+      // a failed payout is no payout: nothing to claw back either
+      await expect(finance.recordClawback(key, 1n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+        .withArgs(caseId, period, ZERO);
     });
 
-    it("reverts with LedgerZeroAmount, LedgerUnknownCase, and LedgerUnauthorizedRegion for other bureaus", async function () {
-      const { ledger, registry, actors, caseId } = await loadFixture(paidDibao);
-      await expect(ledger.connect(actors.countyFinance).recordClawback(caseId, 0n, REF)).to.be.revertedWithCustomError(
+    it("conservation: payouts, settlements, a failure and clawbacks on every kind of payout keep the books balanced", async function () {
+      const fx = await loadFixture(deployFunded);
+      const books = fundedBooks(fx);
+      const { ledger, actors, programmes } = fx;
+      const pay = (id: bigint, amount: bigint) => {
+        add(books.pools, id, -amount);
+        add(books.paid, id, amount);
+      };
+      const clawback = async (key: ReturnType<typeof payoutKey>, id: bigint, amount: bigint) => {
+        await ledger.connect(actors.countyFinance).recordClawback(key, amount, REF);
+        add(books.pools, id, amount);
+        add(books.paid, id, -amount);
+        await expectBooks(ledger, books);
+      };
+      const [a, b] = await approvedCases(fx, "dibao", [{ householdSize: 3 }, { householdSize: 1 }]);
+      const sick = await approvedCase(fx, "medical");
+      const period = await currentPeriod(ledger);
+      await ledger.executePayouts(programmes.dibao, period, [a.caseId, b.caseId]);
+      pay(programmes.dibao, DIBAO_MONTHLY + 50_000n);
+      const bill = digest("bill:conservation");
+      await ledger.connect(actors.medicalOffice).certifyMedicalBill(bill, sick.caseId, 2_000_000n, digest("bill"));
+      pay(programmes.medical, 1_330_000n);
+      await expectBooks(ledger, books);
+      const [keyA, keyB, keyBill] = [
+        payoutKey(a.caseId, period),
+        payoutKey(b.caseId, period),
+        payoutKey(sick.caseId, period, bill),
+      ];
+      await ledger.connect(actors.paymentAgent).confirmSettlements(BANK_REF, [keyA, keyBill]);
+      await ledger.connect(actors.paymentAgent).reportFailure(keyB, digest("closed"));
+      add(books.pools, programmes.dibao, 50_000n);
+      add(books.paid, programmes.dibao, -50_000n);
+      await expectBooks(ledger, books);
+
+      await clawback(keyA, programmes.dibao, 1n);
+      await clawback(keyBill, programmes.medical, 1_000_000n);
+      await clawback(keyA, programmes.dibao, DIBAO_MONTHLY - 1n);
+      await clawback(keyBill, programmes.medical, 330_000n);
+      expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(0n);
+      expect(await ledger.programmePaidOut(programmes.medical)).to.equal(0n);
+      expect([...(await ledger.fundTotals())][2]).to.equal(0n);
+    });
+
+    it("reverts with LedgerZeroAmount, and LedgerUnauthorizedRegion / LedgerUnauthorizedRole for other institutions", async function () {
+      const { ledger, registry, actors, key } = await loadFixture(settledDibao);
+      await expect(ledger.connect(actors.countyFinance).recordClawback(key, 0n, REF)).to.be.revertedWithCustomError(
         ledger,
         "LedgerZeroAmount",
       );
-      const unknown = newCase("never").caseId;
-      await expect(ledger.connect(actors.countyFinance).recordClawback(unknown, 1n, REF))
-        .to.be.revertedWithCustomError(ledger, "LedgerUnknownCase")
-        .withArgs(unknown);
       for (const who of [actors.centralFinance, actors.cityFinance]) {
-        await expect(ledger.connect(who).recordClawback(caseId, 1n, REF))
+        await expect(ledger.connect(who).recordClawback(key, 1n, REF))
           .to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRegion")
           .withArgs(who.address, REGION.county);
       }
-      await expect(ledger.connect(actors.approver).recordClawback(caseId, 1n, REF))
+      await expect(ledger.connect(actors.approver).recordClawback(key, 1n, REF))
         .to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRole")
         .withArgs(actors.approver.address, FINANCE_BIT);
+    });
+
+    it("an unknown case → LedgerPayoutNotSettled for anyone, checked before the caller's role", async function () {
+      const { ledger, actors, period } = await loadFixture(settledDibao);
+      const unknown = newCase("never").caseId;
+      for (const who of [actors.countyFinance, actors.stranger]) {
+        await expect(ledger.connect(who).recordClawback(payoutKey(unknown, period), 1n, REF))
+          .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+          .withArgs(unknown, period, ZERO);
+      }
+    });
+
+    it("a known case's unsettled payout → the caller's role and region are checked first, then the settlement", async function () {
+      const { ledger, registry, actors, caseId, period, key } = await loadFixture(paidDibao);
+      await expect(ledger.connect(actors.stranger).recordClawback(key, 1n, REF))
+        .to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRole")
+        .withArgs(actors.stranger.address, FINANCE_BIT);
+      await expect(ledger.connect(actors.cityFinance).recordClawback(key, 1n, REF))
+        .to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRegion")
+        .withArgs(actors.cityFinance.address, REGION.county);
+      // the settlement is checked before the amount
+      await expect(ledger.connect(actors.countyFinance).recordClawback(key, 0n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+        .withArgs(caseId, period, ZERO);
+    });
+
+    // A re-certification may change the amount once everything is settled; the cap stays what was paid
+    // (the ledger keeps the amount of each epoch: contracts/cases/Cases.sol AmountEpoch).
+    it("a re-certification that changes the amount moves neither way the cap of an earlier payout", async function () {
+      const fx = await loadFixture(settledDibao);
+      const { ledger, actors, programmes, caseId, period, key } = fx;
+      const other = await approvedCase(fx, "dibao"); // other money paid out by the programme
+      await ledger.executePayouts(programmes.dibao, period, [other.caseId]);
+      const recertify = (householdSize: number) =>
+        ledger
+          .connect(actors.approver)
+          .recertifyCase(caseId, assessment({ householdSize }), PROGRAMMES.dibao.ruleVersion, digest("annual"));
+      const finance = ledger.connect(actors.countyFinance);
+
+      await recertify(1); // 500 yuan a month from now on: the 1,500 paid was an overpayment
+      await expect(finance.recordClawback(key, DIBAO_MONTHLY, REF))
+        .to.emit(ledger, "ClawbackRecorded")
+        .withArgs(caseId, programmes.dibao, ZERO, period, DIBAO_MONTHLY, REF);
+      await recertify(5); // 2,500 yuan a month
+      await expect(finance.recordClawback(key, 1n, REF))
+        .to.be.revertedWithCustomError(ledger, "LedgerClawbackExceedsPayout")
+        .withArgs(caseId, period, ZERO, 0n);
     });
   });
 

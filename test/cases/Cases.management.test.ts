@@ -11,6 +11,7 @@ import {
   currentPeriod,
   deployFunded,
   digest,
+  goToPeriod,
   newCase,
   nextPeriod,
   type Funded,
@@ -107,6 +108,53 @@ describe("Cases: dynamic management (suspension, re-certification, exit, exclusi
         BigInt(fx.first),
         BigInt(now + 11),
         digest("record:2027"),
+      ]);
+    });
+
+    it("a timely re-certification (in the last eligible month) keeps firstPeriod; a late one restarts it at the current period", async function () {
+      const fx = await loadFixture(approvedDibao);
+      const { ledger, actors, caseId, first } = fx;
+      const recertify = () =>
+        ledger.connect(actors.approver).recertifyCase(caseId, assessment(), DIBAO.ruleVersion, digest("annual"));
+      const periods = async () => {
+        const c = await ledger.caseRecord(caseId);
+        return [Number(c.firstPeriod), Number(c.lastPeriod)];
+      };
+      expect(await periods()).to.deep.equal([first, first + 11]);
+
+      await goToPeriod(first + 11); // the last eligible month
+      await recertify();
+      expect(await periods()).to.deep.equal([first, first + 22]);
+
+      await goToPeriod(first + 23); // one month after eligibility ended with first + 22
+      expect(await ledger.isActive(caseId)).to.equal(false);
+      await expect(recertify())
+        .to.emit(ledger, "CaseRecertified")
+        .withArgs(caseId, MONTHLY, first + 34, DIBAO.ruleVersion, DIBAO.amount, 3, 23_700n, digest("annual"));
+      expect(await periods()).to.deep.equal([first + 23, first + 34]);
+      expect(await ledger.isActive(caseId)).to.equal(true);
+    });
+
+    it("a re-certification long after eligibility lapsed → firstPeriod is the current period, the rest of the record unchanged", async function () {
+      const fx = await loadFixture(approvedDibao);
+      const { ledger, actors, caseId, first } = fx;
+      const before = await ledger.caseRecord(caseId);
+      await goToPeriod(first + 40);
+      await ledger
+        .connect(actors.approver2)
+        .recertifyCase(caseId, assessment({ householdSize: 2 }), DIBAO.ruleVersion, digest("record:late"));
+
+      const c = await ledger.caseRecord(caseId);
+      expect([c.status, c.amount, c.firstPeriod, c.lastPeriod, c.paidThrough, c.paidMask, c.settledMask]).to.deep.equal(
+        [BigInt(CaseStatus.Approved), 100_000n, BigInt(first + 40), BigInt(first + 51), 0n, 0n, 0n],
+      );
+      expect([c.programmeId, c.region, c.noticeEnds, c.submitter, c.pseudonym, c.recordDigest]).to.deep.equal([
+        before.programmeId,
+        before.region,
+        before.noticeEnds,
+        before.submitter,
+        before.pseudonym,
+        digest("record:late"),
       ]);
     });
 

@@ -193,9 +193,7 @@ export async function approvedCase(
   await ledger.connect(actors.caseworker).reviewCase(c.caseId, true, digest("reviewed"));
   const p = PROGRAMMES[programme];
   if (p.noticePeriod > 0) await time.increase(p.noticePeriod);
-  await ledger
-    .connect(opts.approver ?? actors.approver)
-    .approveCase(c.caseId, assessment(opts.a), p.ruleVersion);
+  await ledger.connect(opts.approver ?? actors.approver).approveCase(c.caseId, assessment(opts.a), p.ruleVersion);
   return { caseId: c.caseId, pseudonym, programmeId: id };
 }
 
@@ -217,7 +215,10 @@ export async function deployWithReceipts() {
   const funded = await deployFunded();
   const receipts = (await (
     await ethers.getContractFactory("ReceiptBook")
-  ).deploy(await funded.registry.getAddress(), await funded.ledger.getAddress())) as unknown as import("../../typechain-types").ReceiptBook;
+  ).deploy(
+    await funded.registry.getAddress(),
+    await funded.ledger.getAddress(),
+  )) as unknown as import("../../typechain-types").ReceiptBook;
   return { ...funded, receipts };
 }
 

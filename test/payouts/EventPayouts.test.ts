@@ -192,6 +192,11 @@ describe("EventPayouts", function () {
 
     it("cap used up in one year → a new calendar year (CST) has a fresh cap", async function () {
       const { ledger, actors, programmes } = fx;
+      // Approve in December, so that the next January lies inside the 12-month eligibility whatever month the
+      // suites before this one left the chain in (approved in January, the next January would be past it).
+      const now = await currentPeriod(ledger);
+      const december = Math.floor(now / 12) * 12 + 11;
+      if (now !== december) await goToPeriod(december);
       const { caseId } = await approvedCase(fx, "medical");
       const office = ledger.connect(actors.medicalOffice);
       const bill = 5_000_000n; // more than the cap on its own
@@ -330,14 +335,20 @@ describe("EventPayouts", function () {
 
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(a.caseId, programmes.disaster, flood, period, GRANT);
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(b.caseId, programmes.disaster, flood, period, GRANT);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(neighbour.caseId, period, SkipReason.OutsideRegion);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(submitted.caseId, period, SkipReason.NotApproved);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(a.caseId, period, SkipReason.AlreadyPaid);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(suspended.caseId, period, SkipReason.Suspended);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(dibaoCase.caseId, period, SkipReason.WrongProgramme);
+      await expect(tx)
+        .to.emit(ledger, "PayoutSkipped")
+        .withArgs(neighbour.caseId, flood, period, SkipReason.OutsideRegion);
+      await expect(tx)
+        .to.emit(ledger, "PayoutSkipped")
+        .withArgs(submitted.caseId, flood, period, SkipReason.NotApproved);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(a.caseId, flood, period, SkipReason.AlreadyPaid);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(suspended.caseId, flood, period, SkipReason.Suspended);
+      await expect(tx)
+        .to.emit(ledger, "PayoutSkipped")
+        .withArgs(dibaoCase.caseId, flood, period, SkipReason.WrongProgramme);
       await expect(tx)
         .to.emit(ledger, "PayoutRunExecuted")
-        .withArgs(programmes.disaster, period, 2, 5, 2n * GRANT);
+        .withArgs(programmes.disaster, flood, period, 2, 5, 2n * GRANT);
       expect(await ledger.poolBalance(programmes.disaster)).to.equal(POOL_FUNDING - 2n * GRANT);
       expect(await ledger.programmePaidOut(programmes.disaster)).to.equal(2n * GRANT);
       expect([...(await ledger.fundTotals())]).to.deep.equal([
@@ -349,7 +360,7 @@ describe("EventPayouts", function () {
       // a second call pays no one again
       await expect(ledger.payDisasterRelief(flood, [a.caseId, b.caseId]))
         .to.emit(ledger, "PayoutRunExecuted")
-        .withArgs(programmes.disaster, period, 0, 2, 0);
+        .withArgs(programmes.disaster, flood, period, 0, 2, 0);
     });
 
     it("county declaration → the household next door is inside and paid too", async function () {
@@ -366,7 +377,7 @@ describe("EventPayouts", function () {
         .withArgs(neighbour.caseId, programmes.disaster, storm, period, GRANT);
       await expect(tx)
         .to.emit(ledger, "PayoutRunExecuted")
-        .withArgs(programmes.disaster, period, 2, 0, 2n * GRANT);
+        .withArgs(programmes.disaster, storm, period, 2, 0, 2n * GRANT);
     });
 
     it("two disasters → a household is paid once for each", async function () {
@@ -394,7 +405,9 @@ describe("EventPayouts", function () {
       const tx = ledger.payDisasterRelief(flood, [a.caseId, b.caseId]);
 
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(a.caseId, programmes.disaster, flood, period, GRANT);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(b.caseId, period, SkipReason.InsufficientBudget);
+      await expect(tx)
+        .to.emit(ledger, "PayoutSkipped")
+        .withArgs(b.caseId, flood, period, SkipReason.InsufficientBudget);
       expect(await ledger.poolBalance(programmes.disaster)).to.equal(GRANT / 2n);
     });
 
@@ -409,7 +422,7 @@ describe("EventPayouts", function () {
 
       await expect(ledger.payDisasterRelief(flood, [late.caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(late.caseId, declared, SkipReason.NotStarted);
+        .withArgs(late.caseId, flood, declared, SkipReason.NotStarted);
     });
 
     it("unknown disaster → LedgerUnknownDisaster; paused → LedgerPausedError", async function () {

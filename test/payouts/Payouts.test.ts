@@ -57,7 +57,7 @@ describe("Payouts", function () {
       const tx = ledger.connect(actors.stranger).executePayouts(programmes.dibao, period, [caseId]);
 
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(caseId, programmes.dibao, ZERO, period, GAP_3);
-      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, period, 1, 0, GAP_3);
+      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, ZERO, period, 1, 0, GAP_3);
       expect(await ledger.poolBalance(programmes.dibao)).to.equal(POOL_FUNDING - GAP_3);
       expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(GAP_3);
       expect([...(await ledger.fundTotals())]).to.deep.equal([appropriated, appropriated - GAP_3, GAP_3]);
@@ -89,11 +89,11 @@ describe("Payouts", function () {
         .withArgs(caseId, programmes.temporary, ZERO, period, 300_000n);
       await expect(ledger.executePayouts(programmes.temporary, period, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, period, SkipReason.AlreadyPaid);
+        .withArgs(caseId, ZERO, period, SkipReason.AlreadyPaid);
       await nextPeriod(ledger);
       await expect(ledger.executePayouts(programmes.temporary, period + 1, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, period + 1, SkipReason.Expired);
+        .withArgs(caseId, ZERO, period + 1, SkipReason.Expired);
       expect(await ledger.programmePaidOut(programmes.temporary)).to.equal(300_000n);
     });
   });
@@ -106,8 +106,8 @@ describe("Payouts", function () {
 
       const tx = ledger.executePayouts(programmes.dibao, period, [unknown]);
 
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(unknown, period, SkipReason.UnknownCase);
-      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, period, 0, 1, 0);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(unknown, ZERO, period, SkipReason.UnknownCase);
+      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, ZERO, period, 0, 1, 0);
       await expect(tx).not.to.emit(ledger, "PayoutExecuted");
       expect(await ledger.poolBalance(programmes.dibao)).to.equal(POOL_FUNDING);
     });
@@ -119,7 +119,7 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmes.dibao, period, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, period, SkipReason.WrongProgramme);
+        .withArgs(caseId, ZERO, period, SkipReason.WrongProgramme);
       expect(await ledger.poolBalance(programmes.tekun)).to.equal(POOL_FUNDING);
     });
 
@@ -134,10 +134,12 @@ describe("Payouts", function () {
 
       const tx = ledger.executePayouts(programmes.dibao, period, [submitted.caseId, inNotice.caseId, rejected.caseId]);
 
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(submitted.caseId, period, SkipReason.NotApproved);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(inNotice.caseId, period, SkipReason.NotApproved);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(rejected.caseId, period, SkipReason.NotApproved);
-      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, period, 0, 3, 0);
+      await expect(tx)
+        .to.emit(ledger, "PayoutSkipped")
+        .withArgs(submitted.caseId, ZERO, period, SkipReason.NotApproved);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(inNotice.caseId, ZERO, period, SkipReason.NotApproved);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(rejected.caseId, ZERO, period, SkipReason.NotApproved);
+      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, ZERO, period, 0, 3, 0);
     });
 
     it("suspended case → PayoutSkipped Suspended", async function () {
@@ -148,7 +150,7 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmes.dibao, period, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, period, SkipReason.Suspended);
+        .withArgs(caseId, ZERO, period, SkipReason.Suspended);
     });
 
     it("a period before the approval → PayoutSkipped NotStarted", async function () {
@@ -158,7 +160,7 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmes.dibao, p0 - 1, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 - 1, SkipReason.NotStarted);
+        .withArgs(caseId, ZERO, p0 - 1, SkipReason.NotStarted);
     });
 
     it("the period after eligibility ends → PayoutSkipped Expired; the last eligible period is still paid", async function () {
@@ -170,7 +172,7 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmes.dibao, p0 + 12, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 12, SkipReason.Expired);
+        .withArgs(caseId, ZERO, p0 + 12, SkipReason.Expired);
       await expect(ledger.executePayouts(programmes.dibao, p0 + 11, [caseId]))
         .to.emit(ledger, "PayoutExecuted")
         .withArgs(caseId, programmes.dibao, ZERO, p0 + 11, GAP_3);
@@ -187,7 +189,7 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmes.dibao, p0 + 7, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 7, SkipReason.Expired);
+        .withArgs(caseId, ZERO, p0 + 7, SkipReason.Expired);
     });
 
     it("a period already paid → PayoutSkipped AlreadyPaid, pool debited once", async function () {
@@ -198,8 +200,8 @@ describe("Payouts", function () {
 
       const tx = ledger.executePayouts(programmes.dibao, period, [caseId]);
 
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(caseId, period, SkipReason.AlreadyPaid);
-      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, period, 0, 1, 0);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(caseId, ZERO, period, SkipReason.AlreadyPaid);
+      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, ZERO, period, 0, 1, 0);
       expect(await ledger.poolBalance(programmes.dibao)).to.equal(POOL_FUNDING - GAP_3);
     });
 
@@ -211,7 +213,7 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmeId, p0, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0, SkipReason.OutsideWindow);
+        .withArgs(caseId, ZERO, p0, SkipReason.OutsideWindow);
       await expect(ledger.executePayouts(programmeId, p0 + 1, [caseId]))
         .to.emit(ledger, "PayoutExecuted")
         .withArgs(caseId, programmeId, ZERO, p0 + 1, FIXED);
@@ -227,7 +229,7 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmeId, p0 + 32, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 32, SkipReason.SettlementBacklog);
+        .withArgs(caseId, ZERO, p0 + 32, SkipReason.SettlementBacklog);
       // arrears inside the window are not held up
       await expect(ledger.executePayouts(programmeId, p0 + 1, [caseId]))
         .to.emit(ledger, "PayoutExecuted")
@@ -239,7 +241,7 @@ describe("Payouts", function () {
         .withArgs(caseId, programmeId, ZERO, p0 + 32, FIXED);
       await expect(ledger.executePayouts(programmeId, p0, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0, SkipReason.OutsideWindow);
+        .withArgs(caseId, ZERO, p0, SkipReason.OutsideWindow);
     });
 
     it("pool short → PayoutSkipped InsufficientBudget for what it no longer covers; paid once the pool is refunded", async function () {
@@ -252,8 +254,10 @@ describe("Payouts", function () {
       const tx = ledger.executePayouts(programmes.dibao, period, [big.caseId, small.caseId]);
 
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(big.caseId, programmes.dibao, ZERO, period, GAP_3);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(small.caseId, period, SkipReason.InsufficientBudget);
-      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, period, 1, 1, GAP_3);
+      await expect(tx)
+        .to.emit(ledger, "PayoutSkipped")
+        .withArgs(small.caseId, ZERO, period, SkipReason.InsufficientBudget);
+      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, ZERO, period, 1, 1, GAP_3);
       expect(await ledger.poolBalance(programmes.dibao)).to.equal(GAP_1 - 1n);
 
       await ledger.connect(actors.countyFinance).fundProgramme(programmes.dibao, 1n, digest("top-up"));
@@ -362,11 +366,11 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmes.dibao, p0 + 1, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 1, SkipReason.Suspended);
+        .withArgs(caseId, ZERO, p0 + 1, SkipReason.Suspended);
       await nextPeriod(ledger);
       await expect(ledger.executePayouts(programmes.dibao, p0 + 2, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 2, SkipReason.Suspended);
+        .withArgs(caseId, ZERO, p0 + 2, SkipReason.Suspended);
 
       await ledger.connect(actors.approver).resumeCase(caseId, digest("income confirmed"));
       await expect(ledger.executePayouts(programmes.dibao, p0 + 2, [caseId]))
@@ -387,14 +391,14 @@ describe("Payouts", function () {
 
       await expect(ledger.executePayouts(programmes.dibao, p0 + 6, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 6, SkipReason.Suspended);
+        .withArgs(caseId, ZERO, p0 + 6, SkipReason.Suspended);
       await ledger.connect(actors.approver).resumeCase(caseId, digest("resume"));
       expect((await ledger.caseRecord(caseId)).status).to.equal(5n); // Exiting again
       await expect(ledger.executePayouts(programmes.dibao, p0 + 6, [caseId])).to.emit(ledger, "PayoutExecuted");
       await goToPeriod(p0 + 7);
       await expect(ledger.executePayouts(programmes.dibao, p0 + 7, [caseId]))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 7, SkipReason.Expired);
+        .withArgs(caseId, ZERO, p0 + 7, SkipReason.Expired);
     });
 
     it("re-certification in the last eligible month → the following months are paid at the new amount", async function () {
@@ -427,12 +431,7 @@ describe("Payouts", function () {
         .withArgs(caseId, programmes.dibao, ZERO, p0 + 12, GAP_1);
     });
 
-    // BUG (or a policy to confirm): Cases.recertifyCase (contracts/cases/Cases.sol) moves only `lastPeriod` and
-    // keeps `firstPeriod`, so re-certifying a case whose eligibility has already lapsed makes the lapsed months
-    // payable as arrears: anyone can then run executePayouts for them, though no one certified the family for
-    // those months. A fresh eligibility should start at the re-certification (the months in between stay
-    // unpaid unless someone decides otherwise).
-    it.skip("re-certification after eligibility lapsed → the lapsed months are not paid", async function () {
+    it("re-certification after eligibility lapsed → eligibility restarts now; the lapsed months are not paid", async function () {
       const { ledger, actors, programmes } = fx;
       const { caseId } = await approvedCase(fx, "dibao");
       const p0 = await firstPeriod(fx, caseId);
@@ -440,11 +439,18 @@ describe("Payouts", function () {
       await ledger
         .connect(actors.approver)
         .recertifyCase(caseId, assessment(), PROGRAMMES.dibao.ruleVersion, digest("late re-certification"));
+      const record = await ledger.caseRecord(caseId);
+      expect([record.firstPeriod, record.lastPeriod]).to.deep.equal([BigInt(p0 + 15), BigInt(p0 + 26)]);
 
-      await expect(ledger.executePayouts(programmes.dibao, p0 + 13, [caseId]))
-        .to.emit(ledger, "PayoutSkipped")
-        .withArgs(caseId, p0 + 13, SkipReason.NotStarted);
-      await expect(ledger.executePayouts(programmes.dibao, p0 + 15, [caseId])).to.emit(ledger, "PayoutExecuted");
+      for (const lapsed of [p0 + 12, p0 + 13, p0 + 14]) {
+        await expect(ledger.executePayouts(programmes.dibao, lapsed, [caseId]))
+          .to.emit(ledger, "PayoutSkipped")
+          .withArgs(caseId, ZERO, lapsed, SkipReason.NotStarted);
+      }
+      await expect(ledger.executePayouts(programmes.dibao, p0 + 15, [caseId]))
+        .to.emit(ledger, "PayoutExecuted")
+        .withArgs(caseId, programmes.dibao, ZERO, p0 + 15, GAP_3);
+      expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(GAP_3);
     });
 
     it("the same case twice in one batch → paid once, the second entry skipped AlreadyPaid", async function () {
@@ -455,8 +461,8 @@ describe("Payouts", function () {
       const tx = ledger.executePayouts(programmes.dibao, period, [caseId, caseId]);
 
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(caseId, programmes.dibao, ZERO, period, GAP_3);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(caseId, period, SkipReason.AlreadyPaid);
-      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, period, 1, 1, GAP_3);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(caseId, ZERO, period, SkipReason.AlreadyPaid);
+      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, ZERO, period, 1, 1, GAP_3);
       expect(await ledger.poolBalance(programmes.dibao)).to.equal(POOL_FUNDING - GAP_3);
     });
 
@@ -479,14 +485,16 @@ describe("Payouts", function () {
 
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(a.caseId, programmes.dibao, ZERO, period, GAP_3);
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(b.caseId, programmes.dibao, ZERO, period, GAP_1);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(unknown, period, SkipReason.UnknownCase);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(suspended.caseId, period, SkipReason.Suspended);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(other.caseId, period, SkipReason.WrongProgramme);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(submitted.caseId, period, SkipReason.NotApproved);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(a.caseId, period, SkipReason.AlreadyPaid);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(unknown, ZERO, period, SkipReason.UnknownCase);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(suspended.caseId, ZERO, period, SkipReason.Suspended);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(other.caseId, ZERO, period, SkipReason.WrongProgramme);
+      await expect(tx)
+        .to.emit(ledger, "PayoutSkipped")
+        .withArgs(submitted.caseId, ZERO, period, SkipReason.NotApproved);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(a.caseId, ZERO, period, SkipReason.AlreadyPaid);
       await expect(tx)
         .to.emit(ledger, "PayoutRunExecuted")
-        .withArgs(programmes.dibao, period, 2, 5, GAP_3 + GAP_1);
+        .withArgs(programmes.dibao, ZERO, period, 2, 5, GAP_3 + GAP_1);
       const receipt = await (await tx).wait();
       expect(receipt!.logs.length).to.equal(ids.length + 1);
 
@@ -522,7 +530,7 @@ describe("Payouts", function () {
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(d.caseId, programmes.dibao, ZERO, period, GAP_1);
       await expect(tx)
         .to.emit(ledger, "PayoutRunExecuted")
-        .withArgs(programmes.dibao, period, 2, 0, GAP_3 + GAP_1);
+        .withArgs(programmes.dibao, ZERO, period, 2, 0, GAP_3 + GAP_1);
       expect(await upkeep(fx, programmes.dibao, 0, 100)).to.deep.equal([
         false,
         performData(programmes.dibao, period, []),
@@ -598,16 +606,16 @@ describe("Payouts", function () {
       // stale: the same data again
       await expect(ledger.performUpkeep(data))
         .to.emit(ledger, "PayoutRunExecuted")
-        .withArgs(programmes.dibao, period, 0, 1, 0);
+        .withArgs(programmes.dibao, ZERO, period, 0, 1, 0);
       // forged: duplicates, another programme's case, an unknown id
       const forged = performData(programmes.dibao, period, [a.caseId, a.caseId, other.caseId, digest("x")]);
       const tx = ledger.performUpkeep(forged);
-      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, period, 0, 4, 0);
+      await expect(tx).to.emit(ledger, "PayoutRunExecuted").withArgs(programmes.dibao, ZERO, period, 0, 4, 0);
       await expect(tx).not.to.emit(ledger, "PayoutExecuted");
       // forged: the dibao case under the fixed programme
       await expect(ledger.performUpkeep(performData(programmes.tekun, period, [a.caseId])))
         .to.emit(ledger, "PayoutSkipped")
-        .withArgs(a.caseId, period, SkipReason.WrongProgramme);
+        .withArgs(a.caseId, ZERO, period, SkipReason.WrongProgramme);
       // forged: a future period
       await expect(ledger.performUpkeep(performData(programmes.dibao, period + 1, [a.caseId])))
         .to.be.revertedWithCustomError(ledger, "LedgerPeriodNotDue")

@@ -279,7 +279,7 @@ describe("Settlement", function () {
 
       const tx = ledger.executePayouts(programmes.dibao, s.p0, [s.a.caseId, s.b.caseId]);
       await expect(tx).to.emit(ledger, "PayoutExecuted").withArgs(s.a.caseId, programmes.dibao, ZERO, s.p0, GAP_3);
-      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(s.b.caseId, s.p0, SkipReason.AlreadyPaid);
+      await expect(tx).to.emit(ledger, "PayoutSkipped").withArgs(s.b.caseId, ZERO, s.p0, SkipReason.AlreadyPaid);
       expect(await ledger.poolBalance(programmes.dibao)).to.equal(pool);
       expect(await status(fx, k)).to.deep.equal([PayoutStatus.Paid, GAP_3]);
     });
@@ -359,23 +359,53 @@ describe("Settlement", function () {
       expect(plain(await ledger.casePayouts(s.household.caseId))).to.deep.equal([k]);
     });
 
-    // BUG: Budget.recordClawback (contracts/budget/Budget.sol) checks the amount only against the programme's
-    // whole net paid-out, which includes payouts still awaiting settlement and other families' payouts. A
-    // clawback of money the case never received is accepted, and the bank's later reportFailure of that
-    // payout underflows `_programmePaid`/`_paidOut` in Budget._recordFailedPayout (panic 0x11): the failure
-    // can no longer be recorded. A clawback should be limited to what the case was paid and had settled.
-    it.skip("clawback of a payout still awaiting settlement → LedgerInsufficientFunds(settled, amount)", async function () {
+    it("clawback of a payout still awaiting settlement → LedgerPayoutNotSettled; its failure can still be reported", async function () {
       const { ledger, actors, programmes } = fx;
       const { caseId } = await approvedCase(fx, "dibao");
       const period = await currentPeriod(ledger);
       await ledger.executePayouts(programmes.dibao, period, [caseId]);
 
-      await expect(ledger.connect(actors.countyFinance).recordClawback(caseId, GAP_3, digest("recovered")))
-        .to.be.revertedWithCustomError(ledger, "LedgerInsufficientFunds")
-        .withArgs(0n, GAP_3);
+      await expect(ledger.connect(actors.countyFinance).recordClawback(key(caseId, period), GAP_3, digest("recovered")))
+        .to.be.revertedWithCustomError(ledger, "LedgerPayoutNotSettled")
+        .withArgs(caseId, period, ZERO);
       await expect(ledger.connect(actors.paymentAgent).reportFailure(key(caseId, period), digest("r")))
         .to.emit(ledger, "PayoutFailed")
         .withArgs(caseId, programmes.dibao, ZERO, period, GAP_3, digest("r"));
+      expect(await ledger.poolBalance(programmes.dibao)).to.equal(POOL_FUNDING);
+      expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(0n);
+    });
+
+    it("a failed payout made again and settled → can be clawed back up to its amount", async function () {
+      const { ledger, actors, programmes } = fx;
+      const { caseId } = await approvedCase(fx, "dibao");
+      const period = await currentPeriod(ledger);
+      const k = key(caseId, period);
+      await ledger.executePayouts(programmes.dibao, period, [caseId]);
+      await ledger.connect(actors.paymentAgent).reportFailure(k, digest("r"));
+      await ledger.executePayouts(programmes.dibao, period, [caseId]);
+      await ledger.connect(actors.paymentAgent).confirmSettlements(BANK_REF, [k]);
+
+      await expect(ledger.connect(actors.countyFinance).recordClawback(k, GAP_3, digest("recovered")))
+        .to.emit(ledger, "ClawbackRecorded")
+        .withArgs(caseId, programmes.dibao, ZERO, period, GAP_3, digest("recovered"));
+      expect(await ledger.clawedBack(k)).to.equal(GAP_3);
+      expect(await ledger.poolBalance(programmes.dibao)).to.equal(POOL_FUNDING);
+      expect(await status(fx, k)).to.deep.equal([PayoutStatus.Settled, GAP_3]);
+    });
+
+    it("a clawed-back payout is still settled: reportFailure → LedgerNotAwaitingSettlement", async function () {
+      const { ledger, actors, programmes } = fx;
+      const { caseId } = await approvedCase(fx, "dibao");
+      const period = await currentPeriod(ledger);
+      const k = key(caseId, period);
+      await ledger.executePayouts(programmes.dibao, period, [caseId]);
+      await ledger.connect(actors.paymentAgent).confirmSettlements(BANK_REF, [k]);
+      await ledger.connect(actors.countyFinance).recordClawback(k, GAP_3, digest("recovered"));
+
+      await expect(ledger.connect(actors.paymentAgent).reportFailure(k, digest("r")))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotAwaitingSettlement")
+        .withArgs(caseId, period, ZERO);
+      expect(await ledger.programmePaidOut(programmes.dibao)).to.equal(0n);
     });
   });
 

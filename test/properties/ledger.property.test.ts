@@ -28,9 +28,11 @@ import {
  *  (c) every payout is for a case that was approved (or exiting) with its notice over, in a period of its
  *      eligibility, with the amount its rule gives;
  *  (d) every balance equals what the events say it is, never below zero, and the net paid out of each
- *      programme is what its live payouts and clawbacks add up to;
+ *      programme is what its live payouts and clawbacks add up to; a clawback recovers only a settled payout,
+ *      at most its amount in all, and `clawedBack` says so;
  *  (e) a call that reverts changes none of the views tracked.
- * The ledger's listings (unsettledPayouts, casePayouts) must also match the payouts the events describe.
+ * The ledger's listings (unsettledPayouts, casePayouts) must also match the payouts the events describe, and
+ * each run's PayoutRunExecuted (event id, period, counts, total) the payouts and skips it emitted.
  *
  * Seeded: PROPERTY_SEED and PROPERTY_RUNS override the defaults.
  */
@@ -107,7 +109,7 @@ type Op =
   | { kind: "settle"; picks: number[]; corrupt: "none" | "period" | "duplicate"; actor: ActorName }
   | { kind: "fail"; pick: number; settledOne: boolean; actor: ActorName }
   | { kind: "fund" | "defund"; programme: number; mode: number; actor: ActorName }
-  | { kind: "clawback"; slot: number; mode: number; actor: ActorName }
+  | { kind: "clawback"; target: "settled" | "unsettled" | "never"; pick: number; mode: number; actor: ActorName }
   | { kind: "allocate"; level: number; mode: number; wrongActor: ActorName | null };
 
 /** An operation, and whether the administrator pauses the ledger around it (one call, so sequences go on). */
@@ -294,11 +296,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   {
-    weight: 2,
+    weight: 3,
     arbitrary: fc.record({
       kind: fc.constant("clawback" as const),
-      slot: weighted([3, 0], [2, 4], [1, 5], [1, 7], [1, SLOTS.length]),
-      mode: fc.integer({ min: 0, max: 3 }),
+      // mostly a settled payout; else one still awaiting settlement, or one never made
+      target: weighted<"settled" | "unsettled" | "never">([6, "settled"], [1, "unsettled"], [1, "never"]),
+      pick: fc.nat({ max: 50 }),
+      mode: fc.integer({ min: 0, max: 4 }),
       actor: finance,
     }),
   },
@@ -430,6 +434,8 @@ interface LivePayout {
   amount: bigint;
   programmeId: bigint;
   settled: boolean;
+  /** Clawed back so far (only once settled). */
+  clawed: bigint;
 }
 
 /** What the events say: balances, live (paid and not failed) payouts, declarations, medical cap use. */
@@ -439,7 +445,6 @@ interface Model {
   regions: Map<bigint, bigint>;
   pools: Map<bigint, bigint>;
   paid: Map<bigint, bigint>;
-  clawedBack: Map<bigint, bigint>;
   live: Map<string, LivePayout>;
   disasters: Map<string, { programmeId: bigint; region: bigint; period: number }>;
   medicalUsed: Map<string, bigint>;
@@ -457,7 +462,6 @@ function newModel(w: World, s: Snapshot, period: number): Model {
     regions: new Map(REGIONS.map((r, i) => [r, s.regions[i]])),
     pools: new Map(ids.map((id, i) => [id, s.pools[i]])),
     paid: new Map(ids.map((id, i) => [id, s.paid[i]])),
-    clawedBack: new Map(ids.map((id) => [id, 0n])),
     live: new Map(),
     disasters: new Map([[DISASTERS[0], { programmeId: w.programmes.disaster, region: REGION.township, period }]]),
     medicalUsed: new Map(),
@@ -490,6 +494,8 @@ async function applyEvents(w: World, m: Model, before: Snapshot, receipt: Contra
   const { ledger } = w;
   let blockTime: number | undefined;
   const timestamp = async () => (blockTime ??= (await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
+  // What a run (monthly or disaster relief) did, to compare with its closing PayoutRunExecuted.
+  const run = { paid: 0n, skipped: 0n, total: 0n, eventIds: new Set<string>(), periods: new Set<number>() };
   for (const log of receipt.logs) {
     if (log.address !== (await ledger.getAddress())) continue;
     const e = ledger.interface.parseLog(log);
@@ -513,13 +519,21 @@ async function applyEvents(w: World, m: Model, before: Snapshot, receipt: Contra
         add(m.pools, a.programmeId, -BigInt(a.amount), "pool");
         add(m.regions, a.region, a.amount, "region");
         break;
-      case "ClawbackRecorded":
+      case "ClawbackRecorded": {
+        // (d) only money that reached the family comes back, and never more than the payout
+        const k = liveKey(a.caseId, Number(a.period), a.eventId);
+        const p = m.live.get(k);
+        expect(p, `clawback of a payout never made: ${k}`).to.not.equal(undefined);
+        expect(p!.settled, `clawback of an unsettled payout: ${k}`).to.equal(true);
+        expect([p!.period, p!.programmeId]).to.deep.equal([Number(a.period), a.programmeId]);
+        p!.clawed += BigInt(a.amount);
+        expect(p!.clawed <= p!.amount, `clawed back more than paid: ${k}`).to.equal(true);
         add(m.paid, a.programmeId, -BigInt(a.amount), "programme paid-out");
-        add(m.clawedBack, a.programmeId, a.amount, "clawed back");
         add(m.pools, a.programmeId, a.amount, "pool");
         m.paidOut -= a.amount;
         stats.clawbacks++;
         break;
+      }
       case "DisasterDeclared": {
         expect(m.disasters.has(a.disasterId), "a disaster declared twice").to.equal(false);
         m.disasters.set(a.disasterId, {
@@ -531,7 +545,37 @@ async function applyEvents(w: World, m: Model, before: Snapshot, receipt: Contra
       }
       case "PayoutSkipped":
         stats.skipped.set(Number(a.reason), (stats.skipped.get(Number(a.reason)) ?? 0) + 1);
+        run.skipped++;
+        run.eventIds.add(a.eventId);
+        run.periods.add(Number(a.period));
         break;
+      case "PayoutRunExecuted": {
+        // A monthly run names no event; a relief run names its disaster, with the declaration's programme
+        // and period. Every payout and skip of the call carries the same event id and period.
+        if (a.eventId === ZERO) {
+          expect([w.programmes.medical, w.programmes.disaster], "a monthly run of an event programme").not.to.include(
+            a.programmeId,
+          );
+        } else {
+          const d = m.disasters.get(a.eventId);
+          expect(d, "a relief run of an undeclared disaster").to.not.equal(undefined);
+          expect([d!.programmeId, d!.period]).to.deep.equal([a.programmeId, Number(a.period)]);
+        }
+        expect(
+          [...run.eventIds].every((id) => id === a.eventId),
+          "event ids within a run",
+        ).to.equal(true);
+        expect(
+          [...run.periods].every((p) => p === Number(a.period)),
+          "periods within a run",
+        ).to.equal(true);
+        expect([a.paid, a.skipped, a.total], "run totals ≠ its payouts and skips").to.deep.equal([
+          run.paid,
+          run.skipped,
+          run.total,
+        ]);
+        break;
+      }
       case "PayoutExecuted": {
         const slotIndex = CASE_IDS.indexOf(a.caseId);
         expect(slotIndex, "(c) a payout to a case that does not exist").to.be.greaterThanOrEqual(0);
@@ -573,10 +617,15 @@ async function applyEvents(w: World, m: Model, before: Snapshot, receipt: Contra
           amount: a.amount,
           programmeId: a.programmeId,
           settled: false,
+          clawed: 0n,
         });
         add(m.pools, a.programmeId, -BigInt(a.amount), "pool");
         add(m.paid, a.programmeId, a.amount, "programme paid-out");
         m.paidOut += a.amount;
+        run.paid++;
+        run.total += BigInt(a.amount);
+        run.eventIds.add(a.eventId);
+        run.periods.add(period);
         break;
       }
       case "PayoutSettled": {
@@ -632,8 +681,8 @@ function checkInvariants(w: World, m: Model, s: Snapshot) {
     "(d) programme paid-out differs from the events",
   ).to.deep.equal(s.paid);
   const live = [...m.live.values()];
-  const netPaid = ids.map(
-    (id) => live.filter((p) => p.programmeId === id).reduce((x, p) => x + p.amount, 0n) - (m.clawedBack.get(id) ?? 0n),
+  const netPaid = ids.map((id) =>
+    live.filter((p) => p.programmeId === id).reduce((x, p) => x + p.amount - p.clawed, 0n),
   );
   expect(netPaid, "(d) programme paid-out ≠ live payouts − clawbacks").to.deep.equal(s.paid);
 
@@ -816,12 +865,8 @@ class Runner {
           this.as(o.actor).defundProgramme(pid(o.programme), amount, digest("d")),
         );
       }
-      case "clawback": {
-        const s = Math.min(o.slot, SLOTS.length - 1);
-        const paid = this.snap.paid[PROGRAMME_NAMES.indexOf(SLOTS[s].programme)];
-        const amount = [1_000n, paid / 2n, paid, paid + 1n][o.mode];
-        return this.call("recordClawback", () => this.as(o.actor).recordClawback(id(o.slot), amount, digest("c")));
-      }
+      case "clawback":
+        return this.clawback(o);
       case "allocate": {
         const from = [REGION.central, REGION.province, REGION.city][o.level];
         const to = [REGION.province, REGION.city, REGION.county][o.level];
@@ -831,6 +876,45 @@ class Runner {
         return this.call("allocate", () => this.as(actor).allocate(from, to, amount, digest("a")));
       }
     }
+  }
+
+  /**
+   * A clawback on a settled payout, an unsettled one or one never made, of part, all or more than is left of
+   * it. Succeeds exactly when the county finance bureau claws back at most what is left of a settled payout
+   * still tracked by the ledger; `clawedBack` then says what the model does.
+   */
+  async clawback(o: Extract<Op, { kind: "clawback" }>) {
+    const now = await this.period();
+    if (o.target === "settled" && this.keys(true).length === 0 && this.keys(false).length > 0) {
+      // nothing settled yet: the payment agent settles one first, so that clawbacks get somewhere
+      const open = this.keys(false);
+      await this.call("confirmSettlements", () =>
+        this.as("paymentAgent").confirmSettlements(digest("bank"), [open[o.pick % open.length]]),
+      );
+    }
+    const pool = o.target === "never" ? [] : this.keys(o.target === "settled");
+    const never = { caseId: caseIdOf(o.pick % (SLOTS.length + 1)), period: now + 1, eventId: ZERO };
+    const k = pool.length === 0 ? never : pool[o.pick % pool.length];
+    const p = this.m.live.get(liveKey(k.caseId, k.period, k.eventId));
+    const left = p ? p.amount - p.clawed : 1_000n;
+    const amount = [1_000n, left / 2n, left, left + 1n, 0n][o.mode];
+    const slotIndex = CASE_IDS.indexOf(k.caseId);
+    const tracked =
+      p !== undefined &&
+      p.period === k.period &&
+      (k.eventId !== ZERO || this.snap.cases[slotIndex].paidThrough - k.period < WINDOW);
+    const expected =
+      !(this.snap.raw[3] as boolean) &&
+      o.actor === "countyFinance" &&
+      tracked &&
+      p!.settled &&
+      amount > 0n &&
+      amount <= left;
+    const receipt = await this.call("recordClawback", () =>
+      this.as(o.actor).recordClawback(k, amount, digest("clawback")),
+    );
+    expect(receipt !== null, `clawback of ${amount} from ${liveKey(k.caseId, k.period, k.eventId)}`).to.equal(expected);
+    expect(await this.w.ledger.clawedBack(k), "clawedBack ≠ the clawbacks booked").to.equal(p ? p.clawed : 0n);
   }
 
   /** Runs a step; a paused step must revert every call it makes. */
@@ -903,6 +987,7 @@ describe("Ledger properties (fast-check)", function () {
     expect(stats.disasterPaid).to.be.greaterThan(0);
     expect(stats.settled).to.be.greaterThan(0);
     expect(stats.failed).to.be.greaterThan(0);
+    expect(stats.clawbacks).to.be.greaterThan(0);
     for (const reason of [SkipReason.AlreadyPaid, SkipReason.NotStarted, SkipReason.WrongProgramme]) {
       expect(stats.skipped.get(reason) ?? 0, `runs never skipped for reason ${SkipReason[reason]}`).to.be.greaterThan(
         0,

@@ -189,9 +189,11 @@ describe("ReceiptBook", function () {
     it("submitReceipt of a non-receipt uses the dispute window the ledger's programme holds now", async function () {
       const fx = await loadFixture(deployReceiptScenario);
       const window = 3 * DAY;
-      await fx.ledger
-        .connect(fx.actors.approver)
-        .updateProgrammeRule(fx.medical.programmeId, { ...PROGRAMMES.medical, disputeWindow: window });
+      await fx.ledger.connect(fx.actors.approver).updateProgrammeRule(fx.medical.programmeId, {
+        ...PROGRAMMES.medical,
+        disputeWindow: window,
+        ruleVersion: digest("medical-2024-short-window"),
+      });
       const t = await pinNextBlock();
       await expect(submit(fx, fx.billKey, ReceiptOutcome.NotReceived))
         .to.emit(fx.receipts, "DisputeOpened")
