@@ -28,7 +28,10 @@ async function main() {
   const reused = Boolean(deployment);
   if (!deployment) {
     deployment = await deployLedger(deployer);
-    fs.writeFileSync(file, JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+    fs.writeFileSync(
+      file,
+      JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2),
+    );
   }
 
   console.log(`Relief Ledger — local chain at ${node.url} (chain id ${deployment.chainId})`);
