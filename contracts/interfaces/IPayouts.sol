@@ -60,7 +60,7 @@ interface IPayouts {
         bytes32 indexed billId,
         bytes32 indexed caseId,
         uint64 billAmount,
-        uint64 payable_,
+        uint64 amount,
         bytes32 billDigest
     );
     event DisasterDeclared(

@@ -138,7 +138,7 @@ export const EVENT_FIELDS = {
       billId: "bytes32",
       caseId: "bytes32",
       billAmount: "bigint",
-      payable_: "bigint",
+      amount: "bigint",
       billDigest: "bytes32",
     },
     DisasterDeclared: {
