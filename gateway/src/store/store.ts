@@ -1,0 +1,176 @@
+/**
+ * The off-chain store of the gateway, as the rest of the gateway uses it. Two implementations share one logical
+ * schema and one implementation of these methods (tables/): SQLite (sqlite.ts, the embedded default) and PostgreSQL
+ * (postgres.ts). `openStore` (open.ts) picks one.
+ *
+ * Every method is async and every failure is a `StoreError` with a stable `code` (errors.ts). The store holds no
+ * domain rules: it checks the shape of what it stores (a digest is a bytes32, an envelope parses as an SM4 envelope)
+ * and keeps its own invariants (the audit log is append-only and kept 180 days, an outbox entry is anchored once),
+ * nothing more.
+ */
+import type {
+  AnchorRow,
+  AppliedMigration,
+  AuditEntry,
+  AuditQuery,
+  FieldClass,
+  HolderKey,
+  HolderKeyStatus,
+  IdempotentResponse,
+  NewAuditEntry,
+  NewHolderKey,
+  NewRecord,
+  NewRecordKey,
+  OutboxEntry,
+  RecordKey,
+  RecordKind,
+  Reservation,
+  StoredRecord,
+} from "./types";
+
+export type Dialect = "sqlite" | "postgres";
+
+/** Sealed records. Records are never updated or deleted: their digests are anchored. */
+export interface RecordsData {
+  /** Stores a sealed record. CONFLICT if the id exists; INVALID_ARGUMENT if the envelope or digest is malformed. */
+  insertRecord(record: NewRecord): Promise<StoredRecord>;
+  getRecord(id: string): Promise<StoredRecord | undefined>;
+  /** Records matching every given filter, oldest first (default limit 100, at most 1,000). */
+  listRecords(filter: {
+    caseId?: string;
+    regionCode?: number;
+    kind?: RecordKind;
+    limit?: number;
+  }): Promise<StoredRecord[]>;
+}
+
+/** Wrapped data keys: who can open which class of which record's fields. */
+export interface RecordKeysData {
+  /** Stores wrapped keys, all or none. NOT_FOUND if a record is missing; CONFLICT if a (record, holder, class) exists. */
+  putRecordKeys(keys: NewRecordKey[]): Promise<void>;
+  getRecordKey(recordId: string, holderId: string, fieldClass: FieldClass): Promise<RecordKey | undefined>;
+  /** A record's wrapped keys, of one holder if `holderId` is given. */
+  listRecordKeys(recordId: string, holderId?: string): Promise<RecordKey[]>;
+  /**
+   * Crypto-shredding: deletes every wrapped key of every record of the case and returns how many. The records, their
+   * digests and anchors stay; their envelopes can no longer be opened by anyone. On SQLite the deleted bytes are
+   * overwritten (`secure_delete`) and the WAL is truncated after the commit.
+   */
+  shredKeys(caseId: string): Promise<number>;
+}
+
+/**
+ * The anchoring queue. A worker claims pending entries in order, puts a batch into an anchor ({@link AnchorsData}),
+ * and confirms it; an entry is anchored once.
+ */
+export interface OutboxData {
+  /** Queues a record for anchoring (call it in the same transaction as `insertRecord`). CONFLICT if queued already. */
+  enqueueAnchor(recordId: string): Promise<OutboxEntry>;
+  /**
+   * Claims up to `limit` pending entries that are in no anchor and due, in queue order, and leases them for
+   * `leaseMs` (they are not claimable again before that, so two claimers never get the same entry while a lease
+   * runs). Increments `attempts`. PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer at a time.
+   */
+  claimOutbox(options: { limit: number; leaseMs: number; regionCode?: number }): Promise<OutboxEntry[]>;
+  /** Makes pending entries claimable again at `at` (backoff after a failed attempt). Returns how many. */
+  rescheduleOutbox(recordIds: string[], at: Date): Promise<number>;
+  /** The record's anchoring status and proof coordinates, or undefined if it was never queued. */
+  getAnchoringStatus(recordId: string): Promise<OutboxEntry | undefined>;
+  /** The entries of anchor `sequence`, by leaf index (the leaves of its Merkle tree). */
+  listAnchorLeaves(sequence: number): Promise<OutboxEntry[]>;
+}
+
+/**
+ * Anchors, so that a worker can reconcile with the chain after a crash:
+ * `beginAnchor` (before sending) → `setAnchorTransaction` (once sent) → `confirmAnchor` (once mined), or
+ * `abandonAnchor` if the chain does not have it.
+ */
+export interface AnchorsData {
+  /**
+   * Records anchor `sequence` as submitted with these records as its leaves, in order (leaf index = position in
+   * `recordIds`). Every record must be a pending outbox entry of `regionCode` in no other anchor (else CONFLICT,
+   * and nothing is written); CONFLICT too if the sequence exists.
+   */
+  beginAnchor(anchor: { sequence: number; root: string; regionCode: number; recordIds: string[] }): Promise<AnchorRow>;
+  /** Notes the transaction that carries a submitted anchor. NOT_FOUND / CONFLICT if not submitted. */
+  setAnchorTransaction(sequence: number, txHash: string): Promise<AnchorRow>;
+  /**
+   * Marks anchor `sequence` confirmed and its entries anchored, with the transaction and block (the last proof
+   * coordinates). Returns the number of entries marked. Confirming an anchor confirmed with the same transaction
+   * and block again returns 0; with other ones, CONFLICT.
+   */
+  confirmAnchor(sequence: number, at: { txHash: string; blockNumber: number }): Promise<number>;
+  /**
+   * Forgets anchor `sequence` (the chain lost it or never got it): its entries become pending, in no anchor and due
+   * now. Returns how many entries were released. NOT_FOUND if there is no such anchor.
+   */
+  abandonAnchor(sequence: number): Promise<number>;
+  getAnchor(sequence: number): Promise<AnchorRow | undefined>;
+  /** Anchors by sequence, optionally of one status (default limit 100, at most 1,000). */
+  listAnchors(filter?: { status?: AnchorRow["status"]; limit?: number }): Promise<AnchorRow[]>;
+}
+
+/** Minimum age in days of audit entries that {@link AuditData.purgeAudit} deletes. */
+export const AUDIT_RETENTION_MIN_DAYS = 180;
+
+/** The audit log: append-only (the database refuses updates, and deletes of entries younger than 180 days). */
+export interface AuditData {
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
+  /** Deletes entries older than `olderThanDays` days; INVALID_ARGUMENT if that is under 180. Returns how many. */
+  purgeAudit(olderThanDays: number): Promise<number>;
+}
+
+/**
+ * Idempotency keys. Scope keys by caller (e.g. `institution:key`) before passing them: the store compares them as
+ * given.
+ */
+export interface IdempotencyData {
+  /**
+   * The first caller of a key reserves it; callers with the same key and request hash then get `in-progress` or the
+   * stored response; a caller with the same key and another request hash gets CONFLICT.
+   */
+  getOrReserve(key: string, requestHash: string): Promise<Reservation>;
+  /** Stores the response of a reserved key. NOT_FOUND if not reserved; CONFLICT if another hash or already done. */
+  completeIdempotency(key: string, requestHash: string, response: IdempotentResponse): Promise<void>;
+  /** Drops a reservation that is not completed (the request failed with no effect), so the key can be reused. */
+  releaseIdempotency(key: string, requestHash: string): Promise<boolean>;
+  /** Deletes keys created before `before`. Returns how many. */
+  purgeIdempotency(before: Date): Promise<number>;
+}
+
+/** The holders' keys: SM2 public key and SM2-wrapped KEK, for the key hierarchy. */
+export interface HolderKeysData {
+  /** Registers a holder. CONFLICT if it exists. */
+  putHolderKey(key: NewHolderKey): Promise<HolderKey>;
+  /** Replaces the holder's public key and re-wrapped KEK (records are not re-encrypted). NOT_FOUND if unknown. */
+  rotateHolderKey(holderId: string, key: { publicKeyPem: string; wrappedKek: Uint8Array }): Promise<HolderKey>;
+  setHolderKeyStatus(holderId: string, status: HolderKeyStatus): Promise<HolderKey>;
+  getHolderKey(holderId: string): Promise<HolderKey | undefined>;
+  listHolderKeys(filter?: { status?: HolderKeyStatus }): Promise<HolderKey[]>;
+}
+
+/** Every data method; a transaction's `tx` has exactly these. */
+export interface StoreData
+  extends RecordsData, RecordKeysData, OutboxData, AnchorsData, AuditData, IdempotencyData, HolderKeysData {}
+
+export interface Store extends StoreData {
+  readonly dialect: Dialect;
+  /**
+   * Runs `fn(tx)` atomically: everything done through `tx` commits if `fn` resolves and rolls back if it throws. If
+   * a `tx` method fails, the transaction is spoiled: later `tx` calls throw that error again and the transaction
+   * rolls back even if `fn` caught it. Inside `fn`, use `tx`, not the store (that throws INTERNAL: on SQLite it would
+   * wait for the transaction it is in). Do not keep `tx` after `fn` returns.
+   *
+   * SQLite: better-sqlite3 is synchronous and has one connection, so the transaction holds the whole store until
+   * `fn` settles and every other call waits its turn. `fn` may await, but should not await slow things (the chain,
+   * the network) inside a transaction. PostgreSQL: one pooled connection, `BEGIN … COMMIT`, READ COMMITTED, with
+   * row locks and unique keys where concurrency matters.
+   */
+  transaction<T>(fn: (tx: StoreData) => Promise<T> | T): Promise<T>;
+  /** Applies the migrations not yet applied, in order, in one transaction; returns their versions. */
+  migrate(): Promise<number[]>;
+  appliedMigrations(): Promise<AppliedMigration[]>;
+  /** Waits for running work and closes the database. */
+  close(): Promise<void>;
+}

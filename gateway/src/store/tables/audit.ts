@@ -1,0 +1,74 @@
+import type { Row, SqlValue } from "../driver";
+import { invariant } from "../errors";
+import { toDate, toInt, toJson, toText, toTextOrNull } from "../rows";
+import { AUDIT_RETENTION_MIN_DAYS, type AuditData } from "../store";
+import type { AuditEntry } from "../types";
+import { checkDate, checkInt, checkJson, checkLimit, checkOptionalText, checkText } from "../validate";
+import type { DataContext } from "./context";
+
+const COLUMNS = "id, at, actor, action, target, reason, details";
+const DAY_MS = 86_400_000;
+/** Largest `details` JSON, in bytes. */
+export const MAX_AUDIT_DETAILS_BYTES = 16_384;
+
+function toAuditEntry(row: Row): AuditEntry {
+  return {
+    id: toInt(row.id),
+    at: toDate(row.at),
+    actor: toText(row.actor),
+    action: toText(row.action),
+    target: toTextOrNull(row.target),
+    reason: toTextOrNull(row.reason),
+    details: toJson(row.details),
+  };
+}
+
+export function auditData(ctx: DataContext): AuditData {
+  return {
+    async appendAudit(entry) {
+      const rows = await ctx.db.all(
+        `INSERT INTO audit_log (at, actor, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+        [
+          ctx.now(),
+          checkText(entry.actor, "actor"),
+          checkText(entry.action, "action"),
+          checkOptionalText(entry.target, "target", 500),
+          checkOptionalText(entry.reason, "reason", 2_000),
+          checkJson(entry.details, "details", MAX_AUDIT_DETAILS_BYTES),
+        ],
+      );
+      return toAuditEntry(rows[0]);
+    },
+
+    async listAudit(query = {}) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      const filter = (clause: string, value: SqlValue) => {
+        where.push(clause);
+        params.push(value);
+      };
+      if (query.since !== undefined) filter("at >= ?", checkDate(query.since, "since"));
+      if (query.until !== undefined) filter("at < ?", checkDate(query.until, "until"));
+      if (query.actor !== undefined) filter("actor = ?", checkText(query.actor, "actor"));
+      if (query.action !== undefined) filter("action = ?", checkText(query.action, "action"));
+      if (query.target !== undefined) filter("target = ?", checkText(query.target, "target", 500));
+      if (query.afterId !== undefined) filter("id > ?", checkInt(query.afterId, "afterId"));
+      params.push(checkLimit(query.limit));
+      const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")} `;
+      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM audit_log ${clause}ORDER BY id LIMIT ?`, params);
+      return rows.map(toAuditEntry);
+    },
+
+    async purgeAudit(olderThanDays) {
+      invariant(
+        typeof olderThanDays === "number" &&
+          Number.isFinite(olderThanDays) &&
+          olderThanDays >= AUDIT_RETENTION_MIN_DAYS,
+        "INVALID_ARGUMENT",
+        `audit entries are kept at least ${AUDIT_RETENTION_MIN_DAYS} days: olderThanDays must be ${AUDIT_RETENTION_MIN_DAYS} or more`,
+      );
+      const cutoff = ctx.now() - Math.ceil(olderThanDays * DAY_MS);
+      return ctx.db.run("DELETE FROM audit_log WHERE at < ?", [cutoff]);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { expect } from "chai";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { generateDataKey, generateSm2KeyPair, wrapDataKey } from "../../../gateway/src/crypto";
+import { type Store, openSqliteStore } from "../../../gateway/src/store";
+import { sealedRecord, sqliteHarness, storeErrorCode, uid } from "./harness";
+import { describeStore } from "./store.behavior";
+
+describeStore("SQLite", () => sqliteHarness());
+
+/** The bytes SQLite keeps for the database: the file, its WAL and its shared-memory index, when they exist. */
+function databaseBytes(file: string): Buffer {
+  return Buffer.concat([file, `${file}-wal`, `${file}-shm`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+}
+
+describe("store/sqlite", function () {
+  const harnesses: ReturnType<typeof sqliteHarness>[] = [];
+  function fresh() {
+    const harness = sqliteHarness();
+    harnesses.push(harness);
+    return harness;
+  }
+
+  after(async function () {
+    for (const harness of harnesses) await harness.destroy();
+  });
+
+  it("openSqliteStore: the file is in WAL mode and a second open of it applies no migration", async function () {
+    const harness = fresh();
+    const store = await harness.open();
+    expect(await store.migrate()).to.deep.equal([]);
+    const db = new Database(harness.file, { readonly: true });
+    try {
+      expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
+    } finally {
+      db.close();
+    }
+  });
+
+  it('openSqliteStore(":memory:"): works without a file', async function () {
+    const store = await openSqliteStore({ path: ":memory:" });
+    try {
+      const { record } = sealedRecord();
+      await store.insertRecord(record);
+      expect((await store.getRecord(record.id))?.digest).to.equal(record.digest);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("openSqliteStore: a folder that cannot be created is UNAVAILABLE; a closed store is UNAVAILABLE", async function () {
+    const harness = fresh();
+    const blocker = path.join(harness.folder, "a-file");
+    writeFileSync(blocker, "not a folder");
+    expect(await storeErrorCode(openSqliteStore({ path: path.join(blocker, "relief.sqlite") }))).to.equal(
+      "UNAVAILABLE",
+    );
+    const store = await harness.open();
+    await store.close();
+    expect(await storeErrorCode(store.getRecord("x"))).to.equal("UNAVAILABLE");
+  });
+
+  it("transaction: opening or calling another store of the same file inside fn is INTERNAL, not a deadlock", async function () {
+    const harness = fresh();
+    const store = await harness.open();
+    const other = await harness.open();
+    const codes = await store.transaction(async () => [
+      await storeErrorCode(harness.open()),
+      await storeErrorCode(other.getRecord("x")),
+    ]);
+    expect(codes).to.deep.equal(["INTERNAL", "INTERNAL"]);
+    expect(await other.getRecord("x")).to.equal(undefined);
+  });
+
+  it("file bytes: the plaintext of sealed records is nowhere in the database, its WAL or shm (a marker in the clear is found)", async function () {
+    // Arrange: a record with a known marker sealed, with keys, an outbox entry, audit and idempotency rows.
+    const marker = "MARKER-王小明-110105199003071234-13800138000";
+    const harness = fresh();
+    const store: Store = await harness.open();
+    const { record } = sealedRecord({ plaintext: JSON.stringify({ name: marker, account: marker }) });
+    const holder = generateSm2KeyPair();
+    await store.transaction(async (tx) => {
+      await tx.insertRecord(record);
+      await tx.enqueueAnchor(record.id);
+      await tx.putRecordKeys([
+        {
+          recordId: record.id,
+          holderId: "h",
+          fieldClass: "identity",
+          wrappedKey: wrapDataKey(generateDataKey(), holder.publicKey),
+        },
+      ]);
+      await tx.appendAudit({ actor: "caseworker-1", action: "create-application", target: record.id });
+      await tx.getOrReserve("idem-1", "hash");
+      await tx.completeIdempotency("idem-1", "hash", { status: 201, body: { id: record.id } });
+    });
+    const needle = Buffer.from(marker);
+
+    // Assert: while open (WAL in use) and after close (checkpointed).
+    expect(databaseBytes(harness.file).indexOf(needle), "while open").to.equal(-1);
+    await store.close();
+    expect(databaseBytes(harness.file).indexOf(needle), "after close").to.equal(-1);
+
+    // Control: the same scan finds the marker when it is stored in the clear.
+    const control = await harness.open();
+    await control.appendAudit({ actor: "control", action: "control", reason: marker });
+    expect(databaseBytes(harness.file).indexOf(needle)).to.be.greaterThan(-1);
+  });
+
+  it("shredKeys: the wrapped keys' bytes are overwritten in the file and the WAL is truncated (they are found before)", async function () {
+    const harness = fresh();
+    const store = await harness.open();
+    const caseId = uid("case");
+    const { record } = sealedRecord({ caseId });
+    const wrapped = [generateDataKey(), generateDataKey()].map((k) => Buffer.concat([k, k])); // 32 distinctive bytes
+    await store.transaction(async (tx) => {
+      await tx.insertRecord(record);
+      await tx.putRecordKeys(
+        wrapped.map((wrappedKey, i) => ({
+          recordId: record.id,
+          holderId: `h${i}`,
+          fieldClass: "household",
+          wrappedKey,
+        })),
+      );
+    });
+    for (const key of wrapped) expect(databaseBytes(harness.file).indexOf(key), "before").to.be.greaterThan(-1);
+
+    expect(await store.shredKeys(caseId)).to.equal(2);
+
+    for (const key of wrapped) expect(databaseBytes(harness.file).indexOf(key), "after").to.equal(-1);
+    expect(databaseBytes(harness.file).indexOf(record.envelope)).to.be.greaterThan(-1); // the record itself stays
+  });
+});
