@@ -3,6 +3,7 @@ import { time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { InstitutionRegistry, ReliefLedger } from "../../typechain-types";
 import { ProgrammeKind, Role } from "../../lib/roles";
+import { programmeRule, type ProgrammeRule } from "../../lib/programmes";
 
 /** Regions used across the tests: Beijing, its Chaoyang district, a township in it, and a neighbour. */
 export const REGION = {
@@ -67,19 +68,8 @@ export const INSTITUTIONS: ReadonlyArray<[keyof Actors, Role, bigint]> = [
   ["otherPaymentAgent", Role.PaymentAgent, REGION.otherCounty],
 ];
 
-export interface ProgrammeInput {
-  kind: ProgrammeKind;
-  region: bigint;
-  amount: bigint;
-  deductible: bigint;
-  ratioBps: number;
-  validityMonths: number;
-  exitPeriods: number;
-  noticePeriod: number;
-  disputeWindow: number;
-  exclusionGroup: number;
-  ruleVersion: string;
-}
+/** A programme's rule as `createProgramme` takes it (defined once, in lib/programmes.ts). */
+export type ProgrammeInput = ProgrammeRule;
 
 /** Programmes with the figures of PRODUCT.md, all in Chaoyang. Amounts in fen. */
 export const PROGRAMMES: Record<string, ProgrammeInput> = {
@@ -101,20 +91,7 @@ export const PROGRAMMES: Record<string, ProgrammeInput> = {
 };
 
 function programme(kind: ProgrammeKind, amount: bigint, over: Partial<ProgrammeInput>): ProgrammeInput {
-  return {
-    kind,
-    region: REGION.county,
-    amount,
-    deductible: 0n,
-    ratioBps: 0,
-    validityMonths: 12,
-    exitPeriods: 6,
-    noticePeriod: 7 * DAY,
-    disputeWindow: 15 * DAY,
-    exclusionGroup: 0,
-    ruleVersion: digest("rule"),
-    ...over,
-  };
+  return programmeRule(kind, REGION.county, digest("rule"), { amount, ...over });
 }
 
 export const POOL_FUNDING = 100_000_000n; // 1,000,000 yuan per programme pool
