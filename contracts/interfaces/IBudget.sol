@@ -75,6 +75,8 @@ interface IBudget {
     /// @notice Net amount a programme has paid out (payouts − failures − clawbacks).
     function programmePaidOut(uint32 programmeId) external view returns (uint256);
 
-    /// @notice Totals: everything appropriated, everything held at any level or pool, and net paid out.
+    /// @notice Totals: everything appropriated, everything held at any level or pool, and net paid out. `held` is
+    /// derived as `appropriated − paidOut`; that it equals Σ region balances + Σ pools is the conservation
+    /// invariant the test suites check after every transaction.
     function fundTotals() external view returns (uint256 appropriated, uint256 held, uint256 paidOut);
 }
