@@ -15,20 +15,13 @@
  * `MerkleLog.verifyInclusion` consumes them.
  */
 import { concat, isHexString, keccak256 } from "ethers";
+import { CodedError } from "./errors";
 
 /** Why a Merkle operation refused its input. */
 export type MerkleErrorCode = "EMPTY_TREE" | "INVALID_HASH" | "INVALID_NUMBER" | "INDEX_OUT_OF_RANGE";
 
 /** A precondition of this module failed; `code` says which. */
-export class MerkleError extends Error {
-  readonly code: MerkleErrorCode;
-
-  constructor(code: MerkleErrorCode, message: string) {
-    super(message);
-    this.name = "MerkleError";
-    this.code = code;
-  }
-}
+export class MerkleError extends CodedError<MerkleErrorCode> {}
 
 /** A built tree. Keep it to produce proofs for many leaves without rebuilding. */
 export interface MerkleTree {

@@ -6,12 +6,15 @@ import {IPayouts} from "../interfaces/IPayouts.sol";
 import {Payouts} from "./Payouts.sol";
 import {Periods} from "../libraries/Periods.sol";
 import {Regions} from "../libraries/Regions.sol";
+import {PackedEntitlement} from "../libraries/PackedEntitlement.sol";
 
 /// @title EventPayouts
 /// @notice Payouts that an event triggers rather than the calendar: a medical bill certified by a medical
 /// office (醫療救助) and a disaster declared in a region (災害救助). The programme's rule sets the amount;
 /// no one approves the single payment.
 abstract contract EventPayouts is Payouts {
+    using PackedEntitlement for uint256;
+
     struct EventPayout {
         uint64 amount;
         uint24 period;
@@ -105,8 +108,9 @@ abstract contract EventPayouts is Payouts {
         uint256 available = _pools[d.programmeId];
         for (uint256 i = 0; i < caseIds.length; ++i) {
             bytes32 caseId = caseIds[i];
-            uint64 amount = _entitlements[caseId].amount;
-            (bool ok, SkipReason reason) = _conditions(_word(caseId), d.programmeId, d.period);
+            uint256 word = _word(caseId);
+            uint64 amount = word.amount();
+            (bool ok, SkipReason reason) = _conditions(word, d.programmeId, d.period);
             if (ok && !Regions.contains(d.region, _files[caseId].region))
                 (ok, reason) = (false, SkipReason.OutsideRegion);
             if (ok && _eventPayouts[caseId][disasterId].status != PayoutStatus.None) {

@@ -11,6 +11,7 @@ import { getAddress, isHexString } from "ethers";
 import { MerkleError, buildTree, inclusionProof, verifyInclusion, type MerkleTree } from "../../../lib/merkle";
 import type { Ledger } from "../ledger";
 import type { Store } from "../store";
+import { CodedError } from "../../../lib/errors";
 
 export const PROOF_FORMAT = "relief-proof-v1";
 
@@ -48,15 +49,7 @@ export type ProofErrorCode =
   /** The store's anchor does not match its leaves (a bug or tampering). */
   | "INCONSISTENT";
 
-export class ProofError extends Error {
-  readonly code: ProofErrorCode;
-
-  constructor(code: ProofErrorCode, message: string) {
-    super(message);
-    this.name = "ProofError";
-    this.code = code;
-  }
-}
+export class ProofError extends CodedError<ProofErrorCode> {}
 
 /** Trees of recent anchors, so that proofs of many records of one batch rebuild its tree once. */
 export class ProofCache {

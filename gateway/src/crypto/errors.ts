@@ -1,3 +1,5 @@
+import { CodedError } from "../../../lib/errors";
+
 /** Why a cryptographic operation refused its input. Stable: callers branch on it and map it to HTTP statuses. */
 export type CryptoErrorCode =
   /** Bytes that do not parse: an envelope, a PEM block, a DER structure, a ciphertext. */
@@ -15,15 +17,7 @@ export type CryptoErrorCode =
  * The one error type of `gateway/src/crypto`. Messages never carry key material or plaintext; `cause` holds the
  * library error when one was translated.
  */
-export class CryptoError extends Error {
-  readonly code: CryptoErrorCode;
-
-  constructor(code: CryptoErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "CryptoError";
-    this.code = code;
-  }
-}
+export class CryptoError extends CodedError<CryptoErrorCode> {}
 
 /** Throws `CryptoError(code, message)` unless `condition` holds. */
 export function invariant(condition: unknown, code: CryptoErrorCode, message: string): asserts condition {

@@ -50,6 +50,18 @@ export interface StoreClock {
   now?: () => Date;
 }
 
+/** A store on `driver` with every migration applied; the driver is closed if migrating fails. */
+export async function openMigratedStore(driver: Driver, options: StoreClock = {}): Promise<Store> {
+  const store = makeStore(driver, options);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+  return store;
+}
+
 export function makeStore(driver: Driver, options: StoreClock = {}): Store {
   const clock = options.now ?? (() => new Date());
   const now = () => clock().getTime();

@@ -1,3 +1,5 @@
+import { CodedError } from "../../../lib/errors";
+
 /** Why the store refused or failed an operation. Stable: the API maps them to HTTP statuses. */
 export type StoreErrorCode =
   /** A row with that key exists, a concurrent writer won, or the row is not in the state the operation needs. (409) */
@@ -17,15 +19,7 @@ export type StoreErrorCode =
  * The one error type of `gateway/src/store`. Messages name tables, columns and ids, never record contents; `cause`
  * holds the driver's error when one was translated.
  */
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-
-  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "StoreError";
-    this.code = code;
-  }
-}
+export class StoreError extends CodedError<StoreErrorCode> {}
 
 /** Throws `StoreError(code, message)` unless `condition` holds. */
 export function invariant(condition: unknown, code: StoreErrorCode, message: string): asserts condition {

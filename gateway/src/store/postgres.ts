@@ -8,7 +8,7 @@
  * `StoreError("UNAVAILABLE")`.
  */
 import { Pool, type PoolClient, type PoolConfig } from "pg";
-import { type StoreClock, makeStore } from "./base";
+import { type StoreClock, openMigratedStore } from "./base";
 import type { Driver, Executor, Row, SqlValue } from "./driver";
 import { StoreError, type StoreErrorCode } from "./errors";
 import type { Store } from "./store";
@@ -176,12 +176,5 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // Without a listener, an idle connection's error (the server restarted) would crash the process.
   pool.on("error", (error) => options.onIdleError?.(error));
   const driver = new PostgresDriver(pool, options.schema);
-  const store = makeStore(driver, options);
-  try {
-    await store.migrate();
-  } catch (error) {
-    await driver.close();
-    throw error;
-  }
-  return store;
+  return openMigratedStore(driver, options);
 }

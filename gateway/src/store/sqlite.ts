@@ -16,7 +16,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { type StoreClock, makeStore } from "./base";
+import { type StoreClock, openMigratedStore } from "./base";
 import type { Driver, Executor, SqlValue } from "./driver";
 import { StoreError, type StoreErrorCode } from "./errors";
 import type { Store } from "./store";
@@ -211,12 +211,5 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw new StoreError("UNAVAILABLE", "cannot create the SQLite database's folder", { cause: error });
   }
   const driver = new SqliteDriver(db, file);
-  const store = makeStore(driver, options);
-  try {
-    await store.migrate();
-  } catch (error) {
-    await driver.close();
-    throw error;
-  }
-  return store;
+  return openMigratedStore(driver, options);
 }

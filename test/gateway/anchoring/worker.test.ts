@@ -131,7 +131,12 @@ describe("anchoring: AnchoringWorker and proofs against anvil", function () {
 
       it("runOnce with batchSize 12,000 and 12,001 records → one anchor of 12,000 (claimed past the store's 10,000 per claim), then one of 1", async function () {
         // On PostgreSQL, 12,001 enqueue transactions and beginAnchor's one UPDATE per leaf take about 100 s.
-        if (backend.name !== "SQLite") this.skip();
+        if (backend.name !== "SQLite") {
+          // 12,001 single-row inserts and leaf updates take ~108 s on PostgreSQL (7–9 s on SQLite); the
+          // claim-past-10,000 logic under test is the same SQL on both.
+          console.warn("      (skipped on PostgreSQL: too slow until the store writes rows in bulk)");
+          this.skip();
+        }
         const ids = await enqueueRecords(store, HAIDIAN, 12_001);
         const before = await ledger.anchorCount();
 
