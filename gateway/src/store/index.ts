@@ -5,10 +5,15 @@
  */
 export { type StoreErrorCode, StoreError } from "./errors";
 export * from "./types";
+export * from "./gateway-types";
 export {
   AUDIT_RETENTION_MIN_DAYS,
   type AnchorsData,
   type AuditData,
+  type BeneficiaryData,
+  type CasesData,
+  type InstitutionsData,
+  type PayoutsData,
   type Dialect,
   type HolderKeysData,
   type IdempotencyData,

@@ -17,6 +17,7 @@ import type {
   HolderKey,
   HolderKeyStatus,
   IdempotentResponse,
+  JsonValue,
   NewAuditEntry,
   NewHolderKey,
   NewRecord,
@@ -27,6 +28,27 @@ import type {
   Reservation,
   StoredRecord,
 } from "./types";
+import type {
+  ApiKeyRow,
+  BeneficiaryCodeRow,
+  BeneficiarySessionRow,
+  CaseIndexRow,
+  CaseIndexStatus,
+  CaseQuery,
+  InstitutionRow,
+  NewApiKey,
+  NewCaseIndex,
+  NewInstitution,
+  NewPayout,
+  NewPayoutRun,
+  NewReceipt,
+  PayoutQuery,
+  PayoutRow,
+  PayoutRowStatus,
+  PayoutRunRow,
+  PayoutRunStatus,
+  ReceiptRow,
+} from "./gateway-types";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -150,9 +172,111 @@ export interface HolderKeysData {
   listHolderKeys(filter?: { status?: HolderKeyStatus }): Promise<HolderKey[]>;
 }
 
+/** The institutions the gateway acts for, and API keys. */
+export interface InstitutionsData {
+  /** CONFLICT if the id or the account exists. */
+  putInstitution(institution: NewInstitution): Promise<InstitutionRow>;
+  getInstitution(id: string): Promise<InstitutionRow | undefined>;
+  getInstitutionByAccount(account: string): Promise<InstitutionRow | undefined>;
+  /** Institutions by id; filters combine (`containingRegion`: institutions whose region contains this one). */
+  listInstitutions(filter?: {
+    role?: number;
+    containingRegion?: number;
+    activeOnly?: boolean;
+  }): Promise<InstitutionRow[]>;
+  setInstitutionActive(id: string, active: boolean): Promise<InstitutionRow>;
+  /** CONFLICT if the key id exists; NOT_FOUND if the institution does not. */
+  putApiKey(key: NewApiKey): Promise<ApiKeyRow>;
+  getApiKey(keyId: string): Promise<ApiKeyRow | undefined>;
+  listApiKeys(filter?: { institutionId?: string | null }): Promise<ApiKeyRow[]>;
+  /** Marks the key revoked (idempotent). NOT_FOUND if there is none. */
+  revokeApiKey(keyId: string): Promise<ApiKeyRow>;
+}
+
+/** The index of cases taken in through the gateway (ids, region, programme, pseudonym, last known status). */
+export interface CasesData {
+  /** CONFLICT if the case id exists. */
+  putCase(entry: NewCaseIndex): Promise<CaseIndexRow>;
+  getCase(caseId: string): Promise<CaseIndexRow | undefined>;
+  listCases(query?: CaseQuery): Promise<CaseIndexRow[]>;
+  /** NOT_FOUND if there is no such case. */
+  setCaseStatus(caseId: string, status: CaseIndexStatus): Promise<CaseIndexRow>;
+}
+
+/** Payout runs and the payouts they (or event payouts) made. */
+export interface PayoutsData {
+  /** CONFLICT if the run id exists. Status `pending`. */
+  putPayoutRun(run: NewPayoutRun): Promise<PayoutRunRow>;
+  getPayoutRun(runId: string): Promise<PayoutRunRow | undefined>;
+  listPayoutRuns(filter?: { status?: PayoutRunStatus; limit?: number }): Promise<PayoutRunRow[]>;
+  /** Sets status and progress. NOT_FOUND if there is no such run. */
+  updatePayoutRun(
+    runId: string,
+    update: {
+      status: PayoutRunStatus;
+      listed?: number;
+      paid?: number;
+      skipped?: number;
+      total?: bigint;
+      result?: JsonValue;
+      errorCode?: string | null;
+    },
+  ): Promise<PayoutRunRow>;
+  /**
+   * Records payouts the chain made, all or none. A payout id that exists already is left as it is (a replayed run
+   * records nothing twice); returns how many were inserted.
+   */
+  putPayouts(payouts: NewPayout[]): Promise<number>;
+  getPayout(payoutId: string): Promise<PayoutRow | undefined>;
+  listPayouts(query?: PayoutQuery): Promise<PayoutRow[]>;
+  /**
+   * Sets a payout's status after settlement (`settled`), failure (`failed`), or a re-payment after a failure
+   * (`paid`, with the new transaction). NOT_FOUND if there is none.
+   */
+  setPayoutStatus(
+    payoutId: string,
+    update: { status: PayoutRowStatus; bankRefDigest?: string | null; txHash?: string; blockNumber?: number },
+  ): Promise<PayoutRow>;
+}
+
+/** Beneficiaries' one-time codes and sessions, and the receipts the gateway signed. */
+export interface BeneficiaryData {
+  /** Issues (or replaces) the pseudonym's code: failures reset, lock kept if it is still running. */
+  putBeneficiaryCode(code: { pseudonym: string; codeDigest: string; expiresAt: Date }): Promise<BeneficiaryCodeRow>;
+  getBeneficiaryCode(pseudonym: string): Promise<BeneficiaryCodeRow | undefined>;
+  /** Counts a failed attempt; locks until `lockUntil` when given. Returns the updated row. NOT_FOUND if none. */
+  recordCodeFailure(pseudonym: string, lockUntil: Date | null): Promise<BeneficiaryCodeRow>;
+  /** Deletes the code (it was used). Returns whether one was deleted. */
+  consumeBeneficiaryCode(pseudonym: string, codeDigest: string): Promise<boolean>;
+  putBeneficiarySession(session: {
+    tokenDigest: string;
+    pseudonym: string;
+    expiresAt: Date;
+  }): Promise<BeneficiarySessionRow>;
+  getBeneficiarySession(tokenDigest: string): Promise<BeneficiarySessionRow | undefined>;
+  deleteBeneficiarySession(tokenDigest: string): Promise<boolean>;
+  /** CONFLICT if the payout has a receipt. */
+  putReceipt(receipt: NewReceipt): Promise<ReceiptRow>;
+  getReceipt(payoutId: string): Promise<ReceiptRow | undefined>;
+  listReceipts(filter: { caseId: string }): Promise<ReceiptRow[]>;
+  /** Notes the attestation transaction. NOT_FOUND if there is no receipt. */
+  setReceiptTransaction(payoutId: string, txHash: string): Promise<ReceiptRow>;
+}
+
 /** Every data method; a transaction's `tx` has exactly these. */
 export interface StoreData
-  extends RecordsData, RecordKeysData, OutboxData, AnchorsData, AuditData, IdempotencyData, HolderKeysData {}
+  extends
+    RecordsData,
+    RecordKeysData,
+    OutboxData,
+    AnchorsData,
+    AuditData,
+    IdempotencyData,
+    HolderKeysData,
+    InstitutionsData,
+    CasesData,
+    PayoutsData,
+    BeneficiaryData {}
 
 export interface Store extends StoreData {
   readonly dialect: Dialect;

@@ -5,6 +5,7 @@ import { Client } from "pg";
 import { randomBytes } from "node:crypto";
 import { openPostgresStore } from "../../../gateway/src/store";
 import { postgresHarness, sealedRecord, storeErrorCode } from "./harness";
+import { describeGatewayTables } from "./gateway.behavior";
 import { describeStore } from "./store.behavior";
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -13,6 +14,11 @@ describeStore(
   "PostgreSQL",
   DATABASE_URL ? () => postgresHarness(DATABASE_URL) : undefined,
   "DATABASE_URL is not set; the PostgreSQL store suite did not run (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)",
+);
+describeGatewayTables(
+  "PostgreSQL",
+  DATABASE_URL ? () => postgresHarness(DATABASE_URL) : undefined,
+  "DATABASE_URL is not set; the PostgreSQL gateway tables suite did not run (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)",
 );
 
 /** A TCP port nothing listens on (bound, then closed). */

@@ -5,9 +5,11 @@ import Database from "better-sqlite3";
 import { generateDataKey, generateSm2KeyPair, wrapDataKey } from "../../../gateway/src/crypto";
 import { type Store, openSqliteStore } from "../../../gateway/src/store";
 import { sealedRecord, sqliteHarness, storeErrorCode, uid } from "./harness";
+import { describeGatewayTables } from "./gateway.behavior";
 import { describeStore } from "./store.behavior";
 
 describeStore("SQLite", () => sqliteHarness());
+describeGatewayTables("SQLite", () => sqliteHarness());
 
 /** The bytes SQLite keeps for the database: the file, its WAL and its shared-memory index, when they exist. */
 function databaseBytes(file: string): Buffer {

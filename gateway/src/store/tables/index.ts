@@ -2,10 +2,14 @@
 import type { StoreData } from "../store";
 import { anchorsData } from "./anchors";
 import { auditData } from "./audit";
+import { beneficiaryData } from "./beneficiary";
+import { casesData } from "./cases";
 import type { DataContext } from "./context";
 import { holderKeysData } from "./holder-keys";
 import { idempotencyData } from "./idempotency";
+import { institutionsData } from "./institutions";
 import { outboxData } from "./outbox";
+import { payoutsData } from "./payouts";
 import { recordKeysData } from "./record-keys";
 import { recordsData } from "./records";
 
@@ -20,6 +24,10 @@ export function createData(ctx: DataContext): StoreData {
     ...auditData(ctx),
     ...idempotencyData(ctx),
     ...holderKeysData(ctx),
+    ...institutionsData(ctx),
+    ...casesData(ctx),
+    ...payoutsData(ctx),
+    ...beneficiaryData(ctx),
   };
 }
 
@@ -34,4 +42,5 @@ export const MULTI_STATEMENT: ReadonlySet<keyof StoreData> = new Set<keyof Store
   "beginAnchor",
   "confirmAnchor",
   "abandonAnchor",
+  "putPayouts",
 ]);

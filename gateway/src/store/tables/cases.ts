@@ -1,0 +1,95 @@
+import type { Row, SqlValue } from "../driver";
+import { StoreError } from "../errors";
+import type { CaseIndexRow, CaseIndexStatus } from "../gateway-types";
+import { toDate, toInt, toText } from "../rows";
+import type { CasesData } from "../store";
+import { checkHex32, checkInt, checkLimit, checkOneOf, checkText } from "../validate";
+import type { DataContext } from "./context";
+import { withinRegionCondition } from "./regions";
+
+const COLUMNS =
+  "case_id, programme_id, region_code, pseudonym, submitter, application_record_id, status, created_at, updated_at";
+export const CASE_STATUSES: readonly CaseIndexStatus[] = [
+  "pending-chain",
+  "submitted",
+  "in-notice",
+  "approved",
+  "suspended",
+  "exiting",
+  "rejected",
+];
+
+function toCase(row: Row): CaseIndexRow {
+  return {
+    caseId: toText(row.case_id),
+    programmeId: toInt(row.programme_id),
+    regionCode: toInt(row.region_code),
+    pseudonym: toText(row.pseudonym),
+    submitter: toText(row.submitter),
+    applicationRecordId: toText(row.application_record_id),
+    status: toText(row.status) as CaseIndexStatus,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+export function casesData(ctx: DataContext): CasesData {
+  return {
+    async putCase(entry) {
+      const now = ctx.now();
+      const rows = await ctx.db.all(
+        `INSERT INTO cases (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+        [
+          checkHex32(entry.caseId, "caseId"),
+          checkInt(entry.programmeId, "programmeId"),
+          checkInt(entry.regionCode, "regionCode"),
+          checkHex32(entry.pseudonym, "pseudonym"),
+          checkText(entry.submitter, "submitter", 64),
+          checkText(entry.applicationRecordId, "applicationRecordId"),
+          checkOneOf(entry.status, CASE_STATUSES, "status"),
+          now,
+          now,
+        ],
+      );
+      return toCase(rows[0]);
+    },
+
+    async getCase(caseId) {
+      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM cases WHERE case_id = ?`, [checkHex32(caseId, "caseId")]);
+      return rows.length === 0 ? undefined : toCase(rows[0]);
+    },
+
+    async listCases(query = {}) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      const filter = (clause: string, value: SqlValue) => {
+        where.push(clause);
+        params.push(value);
+      };
+      if (query.withinRegion !== undefined) {
+        const condition = withinRegionCondition("region_code", checkInt(query.withinRegion, "withinRegion"));
+        if (condition !== undefined) {
+          where.push(condition.sql);
+          params.push(...condition.params);
+        }
+      }
+      if (query.programmeId !== undefined) filter("programme_id = ?", checkInt(query.programmeId, "programmeId"));
+      if (query.status !== undefined) filter("status = ?", checkOneOf(query.status, CASE_STATUSES, "status"));
+      if (query.pseudonym !== undefined) filter("pseudonym = ?", checkHex32(query.pseudonym, "pseudonym"));
+      if (query.afterCaseId !== undefined) filter("case_id > ?", checkText(query.afterCaseId, "afterCaseId"));
+      params.push(checkLimit(query.limit));
+      const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")} `;
+      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM cases ${clause}ORDER BY case_id LIMIT ?`, params);
+      return rows.map(toCase);
+    },
+
+    async setCaseStatus(caseId, status) {
+      const rows = await ctx.db.all(
+        `UPDATE cases SET status = ?, updated_at = ? WHERE case_id = ? RETURNING ${COLUMNS}`,
+        [checkOneOf(status, CASE_STATUSES, "status"), ctx.now(), checkHex32(caseId, "caseId")],
+      );
+      if (rows.length === 0) throw new StoreError("NOT_FOUND", "no such case");
+      return toCase(rows[0]);
+    },
+  };
+}
