@@ -1,48 +1,103 @@
 /**
- * `npm start`: a local chain (anvil, state kept in .relief/) with the Relief Ledger contracts deployed.
- * Re-running it reuses the chain and the deployment. Stop with Ctrl-C (the chain state is saved).
+ * `npm start`: the whole product on embedded defaults. A local chain (anvil, state kept in .relief/) with the Relief
+ * Ledger contracts deployed once, the gateway (API, anchoring worker) on SQLite under data/, and on the very first
+ * start a local consortium of demo institutions with their API keys written to .relief/api-keys.env (mode 0600).
+ * Re-running reuses the chain, the deployment, the database and the keys. Stop with Ctrl-C (the chain state is saved).
+ *
+ * With RELIEF_RPC_URL set, no chain is started: the gateway connects to that node, with the deployment file and the
+ * chain keys (.relief/keys/chain-keys.json, or RELIEF_CHAIN_KEY_ADMIN) you provide, and seeds nothing.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
-import { startAnvil } from "../lib/anvil";
+import { startAnvil, type AnvilNode } from "../lib/anvil";
 import { deployLedger, type Deployment } from "../lib/deploy";
+import { loadGatewayConfig } from "../gateway/src/config";
+import { ChainKeys } from "../gateway/src/institutions/chain-keys";
+import { seedLocalConsortium } from "../gateway/src/seed/local";
+import { startGateway } from "../gateway/src/server";
 
-const DATA_DIR = path.resolve(process.env.RELIEF_DATA_DIR ?? ".relief");
+const config = loadGatewayConfig();
 const PORT = Number(process.env.RELIEF_CHAIN_PORT ?? 8545);
 // anvil's first well-known development account: public, for a local chain only, never for a real one.
 const DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
-async function main() {
-  fs.mkdirSync(DATA_DIR, { recursive: true });
-  const node = await startAnvil({ port: PORT, stateFile: path.join(DATA_DIR, "chain-state.json") });
+const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+
+async function embeddedChain(): Promise<{ node: AnvilNode; deployment: Deployment; fresh: boolean }> {
+  const node = await startAnvil({ port: PORT, stateFile: path.join(config.dataDir, "chain-state.json") });
   const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1 });
-  const deployer = new NonceManager(new Wallet(process.env.RELIEF_DEPLOYER_KEY ?? DEV_DEPLOYER_KEY, provider));
-
-  const file = path.join(DATA_DIR, "deployment.json");
-  let deployment: Deployment | undefined;
-  if (fs.existsSync(file)) {
-    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as Deployment;
-    if ((await provider.getCode(saved.addresses.ledger)) !== "0x") deployment = saved;
+  try {
+    const deployerKey = process.env.RELIEF_DEPLOYER_KEY ?? DEV_DEPLOYER_KEY;
+    const file = path.join(config.dataDir, "deployment.json");
+    if (fs.existsSync(file)) {
+      const saved = JSON.parse(fs.readFileSync(file, "utf8")) as Deployment;
+      saved.chainId = BigInt(saved.chainId);
+      if ((await provider.getCode(saved.addresses.ledger)) !== "0x") return { node, deployment: saved, fresh: false };
+    }
+    const deployment = await deployLedger(new NonceManager(new Wallet(deployerKey, provider)));
+    fs.writeFileSync(file, json(deployment));
+    const keys = ChainKeys.open(path.join(config.keysDir, "chain-keys.json"));
+    keys.set("admin", deployerKey);
+    return { node, deployment, fresh: true };
+  } finally {
+    provider.destroy();
   }
-  const reused = Boolean(deployment);
-  if (!deployment) {
-    deployment = await deployLedger(deployer);
-    fs.writeFileSync(
-      file,
-      JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2),
+}
+
+function writeKeysEnv(file: string, keys: Record<string, string>, adminKey: string): void {
+  const lines = ["# Relief Ledger local API keys (secret: mode 0600). Load with: source " + file];
+  lines.push(`export RELIEF_ADMIN_KEY=${adminKey}`);
+  for (const [id, token] of Object.entries(keys))
+    lines.push(`export RELIEF_KEY_${id.toUpperCase().replace(/-/g, "_")}=${token}`);
+  fs.writeFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+async function main() {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const external = process.env.RELIEF_RPC_URL;
+  const chain = external ? undefined : await embeddedChain();
+  const rpcUrl = external ?? chain!.node.url;
+  const gateway = await startGateway({ config, rpcUrl, deployment: chain?.deployment });
+  const { ctx } = gateway;
+
+  console.log(`Relief Ledger (救助資金鏈)`);
+  console.log(`  chain     ${rpcUrl} (chain id ${ctx.deployment.chainId})${chain ? ", embedded anvil" : ""}`);
+  for (const [name, address] of Object.entries(ctx.deployment.addresses)) console.log(`  ${name.padEnd(9)} ${address}`);
+  console.log(
+    `  database  ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : path.relative(process.cwd(), config.sqlitePath)}`,
+  );
+  console.log(`  API       ${gateway.url}/v1   docs ${gateway.url}/docs   OpenAPI ${gateway.url}/openapi.json`);
+
+  const keysEnv = path.join(config.dataDir, "api-keys.env");
+  if (gateway.bootstrap.adminKeyFile) {
+    const adminKey = fs.readFileSync(gateway.bootstrap.adminKeyFile, "utf8").trim();
+    console.log("");
+    console.log("First start. The administrator signs in with the API key in");
+    console.log(
+      `  ${path.relative(process.cwd(), gateway.bootstrap.adminKeyFile)}   (mode 0600; shown once here, never logged)`,
     );
+    console.log(
+      `  curl -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), gateway.bootstrap.adminKeyFile)})" ${gateway.url}/v1/me`,
+    );
+    if (chain && process.env.RELIEF_SEED !== "0") {
+      const seed = await seedLocalConsortium(ctx);
+      writeKeysEnv(keysEnv, seed.apiKeys, adminKey);
+      console.log("");
+      console.log("Local demo consortium registered on the development chain (朝陽區 110105, 建外街道 110105001000):");
+      for (const inst of await ctx.store.listInstitutions()) console.log(`  ${inst.id.padEnd(20)} ${inst.name}`);
+      console.log("Programmes:");
+      for (const p of seed.programmes) console.log(`  ${String(p.programmeId).padStart(2)} ${p.name}`);
+    }
   }
-
-  console.log(`Relief Ledger — local chain at ${node.url} (chain id ${deployment.chainId})`);
-  console.log(reused ? "Contracts (reused from the saved chain state):" : "Contracts deployed:");
-  for (const [name, address] of Object.entries(deployment.addresses)) console.log(`  ${name.padEnd(9)} ${address}`);
-  console.log(`Deployment saved to ${path.relative(process.cwd(), file)}; chain state in ${DATA_DIR}.`);
+  if (fs.existsSync(keysEnv))
+    console.log(`\nAPI keys of the local institutions: source ${path.relative(process.cwd(), keysEnv)}`);
   console.log("Press Ctrl-C to stop.");
 
   const stop = async () => {
-    provider.destroy();
-    await node.stop();
+    await gateway.close();
+    await chain?.node.stop();
     process.exit(0);
   };
   process.once("SIGINT", stop);

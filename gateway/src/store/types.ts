@@ -26,7 +26,11 @@ export interface NewRecord {
   schemaVersion: number;
   /** The SM4 envelope from `sealData` (crypto/sm4.ts); the store checks that it parses as one. */
   envelope: Uint8Array;
-  /** The keyed HMAC-SM3 digest that is anchored on chain: `0x` + 64 lowercase hex digits. */
+  /**
+   * The digest that is anchored on chain: `0x` + 64 lowercase hex digits. Sealed records: SM3 over a prefix, the header
+   * and the envelope (gateway/src/records/sealing.ts), salted by the envelope's random data key; receipts: SM3 of the
+   * signed receipt (gateway/src/receipts/receipt.ts). Never a plain hash of personal data.
+   */
   digest: string;
 }
 
