@@ -16,11 +16,10 @@ export interface BootstrapResult {
 }
 
 export async function bootstrap(ctx: GatewayContext): Promise<BootstrapResult> {
-  if (!ctx.chainKeys.get(GATEWAY_ACTORS.admin)) {
-    throw new Error(`no chain key for '${GATEWAY_ACTORS.admin}' (the registry owner) in ${ctx.chainKeys.file}`);
-  }
   if (!ctx.ledger.actors().includes(GATEWAY_ACTORS.admin)) {
-    ctx.ledger.addActor(GATEWAY_ACTORS.admin, ctx.chainKeys.get(GATEWAY_ACTORS.admin)!);
+    throw new Error(
+      `no chain key for '${GATEWAY_ACTORS.admin}' (the registry owner): put it in ${ctx.chainKeys.file} or RELIEF_CHAIN_KEY_ADMIN`,
+    );
   }
   if (!(await ctx.store.getInstitution(GATEWAY_ACTORS.anchorer))) {
     await registerInstitution(

@@ -12,10 +12,11 @@ import type { GatewayConfig } from "./config";
 import { GATEWAY_ACTORS, type GatewayContext } from "./context";
 import { ChainKeys } from "./institutions/chain-keys";
 import { Keyring } from "./keys";
-import { EvmLedger, loadDeployment } from "./ledger";
+import { EvmLedger, loadActorKeys, loadDeployment } from "./ledger";
 import { type Logger, createLogger } from "./log";
 import { createMetrics } from "./ops/metrics";
 import { resumePayoutRuns } from "./payouts/resume";
+import { startCaseSubmitter } from "./cases/submitter";
 import { type Store, openStore } from "./store";
 
 export interface GatewayOptions {
@@ -42,7 +43,9 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const log = options.log ?? createLogger({ level: config.logLevel });
   const now = options.now ?? (() => new Date());
-  const deployment = options.deployment ?? loadDeployment(path.join(config.dataDir, "deployment.json"));
+  const deployment =
+    options.deployment ??
+    loadDeployment(path.resolve(process.env.RELIEF_DEPLOYMENT_FILE ?? path.join(config.dataDir, "deployment.json")));
   const store =
     options.store ?? (await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, now }));
   const closers: (() => Promise<void>)[] = [() => store.close()];
@@ -53,7 +56,8 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
       rpcUrl: options.rpcUrl,
       chainId: deployment.chainId,
       addresses: deployment.addresses,
-      actors: Object.fromEntries(chainKeys.entries()),
+      // Keys from the environment (RELIEF_CHAIN_KEY_<ACTOR>, RELIEF_CHAIN_KEYS_FILE) override the key file's.
+      actors: { ...Object.fromEntries(chainKeys.entries()), ...loadActorKeys(process.env, process.cwd()) },
     });
     closers.unshift(() => ledger.close());
     await ledger.connect();
@@ -88,6 +92,8 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
       closers.unshift(() => worker.stop());
     }
     await resumePayoutRuns(ctx);
+    const caseSubmitter = startCaseSubmitter(ctx);
+    closers.unshift(() => caseSubmitter.stop());
     const app = createApp(ctx);
     return {
       ctx,

@@ -134,7 +134,7 @@ export function loadDeployment(file: string): Deployment {
   return { chainId, deployedAtBlock, addresses };
 }
 
-function loadActorKeys(env: Env, cwd: string): Record<ActorId, string> {
+export function loadActorKeys(env: Env, cwd: string): Record<ActorId, string> {
   const keys: Record<ActorId, string> = {};
   if (env.RELIEF_CHAIN_KEYS_FILE) {
     const file = path.resolve(cwd, env.RELIEF_CHAIN_KEYS_FILE);

@@ -6,4 +6,4 @@ export * from "./ledger";
 export * from "./events";
 export * from "./errors";
 export { EVM_DEFAULTS, EvmLedger, type EvmLedgerOptions } from "./evm";
-export { evmLedgerOptions, loadDeployment, loadLedgerConfig, type LedgerConfig } from "./config";
+export { evmLedgerOptions, loadActorKeys, loadDeployment, loadLedgerConfig, type LedgerConfig } from "./config";

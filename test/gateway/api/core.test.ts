@@ -3,6 +3,7 @@
  * institution registration and API keys, and the shape of errors.
  */
 import { expect } from "chai";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { Role } from "../../../lib/roles";
@@ -192,5 +193,69 @@ describe("gateway core (HTTP)", function () {
     const after = await t.gateway.ctx.ledger.institution(inst.account);
     expect(after.keyDigest).to.equal(res.body.keyDigest);
     expect(after.keyDigest).to.not.equal(before.keyDigest);
+  });
+});
+
+describe("npm run admin (the administrator's CLI)", function () {
+  let t: TestGateway;
+  let url: string;
+  let server: import("node:http").Server;
+
+  before(async function () {
+    this.timeout(120_000);
+    t = await startTestGateway();
+    server = await new Promise((resolve) => {
+      const s = t.gateway.app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    url = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
+  });
+
+  after(async function () {
+    await new Promise((r) => server?.close(r));
+    await t?.close();
+  });
+
+  // Asynchronous: the gateway answering the CLI runs in this process.
+  function admin(args: string[], env: Record<string, string> = {}) {
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "scripts/admin.ts", ...args, "--url", url],
+        { encoding: "utf8", env: { ...process.env, RELIEF_ADMIN_KEY: t.adminKey, ...env }, timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it("add registers an institution whose printed key signs in; list shows it", async function () {
+    this.timeout(60_000);
+    const added = await admin([
+      "add",
+      "--id",
+      "cli-auditor",
+      "--name",
+      "CLI 審計",
+      "--role",
+      "auditor",
+      "--region",
+      "110105",
+    ]);
+    expect(added.status, added.stderr).to.equal(0);
+    const body = JSON.parse(added.stdout);
+    expect(body.institution).to.include({ id: "cli-auditor", role: "auditor" });
+    expect(body.apiKey).to.match(/^rlk_/);
+    const listed = await admin(["list"]);
+    expect(JSON.parse(listed.stdout).institutions.map((i: { id: string }) => i.id)).to.include("cli-auditor");
+  });
+
+  it("exits 2 with usage on a missing option, 1 with the API's code on a refusal", async function () {
+    this.timeout(60_000);
+    const usage = await admin(["add", "--id", "x"]);
+    expect(usage.status).to.equal(2);
+    expect(usage.stderr).to.include("--name is required");
+    const refused = await admin(["list"], { RELIEF_ADMIN_KEY: t.seed.apiKeys["county-approver"] });
+    expect(refused.status).to.equal(1);
+    expect(refused.stderr).to.include("403 FORBIDDEN_ROLE");
   });
 });
