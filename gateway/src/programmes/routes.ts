@@ -23,12 +23,10 @@ const programmeView = z
     programmeId: z.number(),
     kind: z.string(),
     region: z.string(),
-    amount: z
-      .string()
-      .openapi({
-        description:
-          "fen: standard per head (gap), per period (fixed), ceiling (temporary), annual cap (medical), per household (disaster)",
-      }),
+    amount: z.string().openapi({
+      description:
+        "fen: standard per head (gap), per period (fixed), ceiling (temporary), annual cap (medical), per household (disaster)",
+    }),
     deductible: z.string(),
     ratioBps: z.number(),
     validityMonths: z.number(),
