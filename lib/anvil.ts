@@ -37,6 +37,7 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilNode> {
   child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${opts.port}`;
   await waitForRpc(url, child, () => output);
+  if (opts.stateFile) await keepClockMonotonic(url);
   return {
     url,
     process: child,
@@ -47,6 +48,28 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilNode> {
         child.kill("SIGTERM"); // graceful: anvil writes its state file on the way out
       }),
   };
+}
+
+async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+/**
+ * A restored chain whose clock was moved forward (`evm_increaseTime`, e.g. to skip a notice period on a development
+ * chain) would otherwise mine its next blocks at wall-clock time, before its latest block: set the clock to just after
+ * that block so time never runs backwards across a restart.
+ */
+async function keepClockMonotonic(url: string): Promise<void> {
+  const latest = (await rpc(url, "eth_getBlockByNumber", ["latest", false])) as { timestamp: string } | null;
+  const last = latest ? Number(BigInt(latest.timestamp)) : 0;
+  if (last >= Math.floor(Date.now() / 1000)) await rpc(url, "evm_setTime", [last + 1]);
 }
 
 async function waitForRpc(url: string, child: ChildProcess, output: () => string): Promise<void> {
