@@ -1,0 +1,127 @@
+/**
+ * The programme rules a case is taken in under, and the exclusion rule: a person holds at most one live case in the
+ * programmes of one exclusion group (城市低保, 農村低保 and 特困 are group 1 locally).
+ *
+ * The chain enforces exclusion only against approved cases (`LedgerExclusiveCaseActive` at submission and approval).
+ * The gateway refuses earlier: any case of the person in the group that is not rejected (pending, in review, in
+ * notice, approved, suspended) blocks a new one, and so does an exiting case until its last period has passed.
+ *
+ * Rules are read from the chain and remembered per gateway; when the chain is unreachable, the last rule read is used,
+ * so an application can still be taken in (it waits as `pending-chain`; the chain checks the rule again on submission).
+ */
+import { CaseStatus } from "../../../lib/roles";
+import type { GatewayContext } from "../context";
+import { LedgerError, LedgerUnavailableError, type ProgrammeRule } from "../ledger";
+import type { CaseIndexRow, CaseIndexStatus, StoreData } from "../store";
+
+const rules = new WeakMap<GatewayContext, Map<number, ProgrammeRule>>();
+
+/** The index status of a chain status. */
+export const INDEX_STATUS: Record<CaseStatus, CaseIndexStatus | undefined> = {
+  [CaseStatus.None]: undefined,
+  [CaseStatus.Submitted]: "submitted",
+  [CaseStatus.InNotice]: "in-notice",
+  [CaseStatus.Approved]: "approved",
+  [CaseStatus.Suspended]: "suspended",
+  [CaseStatus.Exiting]: "exiting",
+  [CaseStatus.Rejected]: "rejected",
+};
+
+/**
+ * The programme's rule: from the chain (and remembered), or the remembered one if the chain is unreachable.
+ * Undefined if the chain has no such programme. LedgerUnavailableError if the chain is unreachable and the rule was
+ * never read.
+ */
+export async function programmeRule(ctx: GatewayContext, programmeId: number): Promise<ProgrammeRule | undefined> {
+  let known = rules.get(ctx);
+  if (known === undefined) rules.set(ctx, (known = new Map()));
+  try {
+    const rule = await ctx.ledger.programme(programmeId);
+    known.set(programmeId, rule);
+    return rule;
+  } catch (error) {
+    if (error instanceof LedgerError && error.code === "LedgerUnknownProgramme") return undefined;
+    const remembered = known.get(programmeId);
+    if (error instanceof LedgerUnavailableError && remembered !== undefined) return remembered;
+    throw error;
+  }
+}
+
+/** The remembered rules (no chain call), by programme id. */
+export function rememberedRules(ctx: GatewayContext): ReadonlyMap<number, ProgrammeRule> {
+  return rules.get(ctx) ?? new Map();
+}
+
+/**
+ * What the exclusion check needs to know beyond the index: the exclusion group of each programme the person's cases
+ * are in, and which exiting cases have run out (their last period has passed). Read before the transaction that
+ * re-checks the index, so that the check inside it needs no chain call.
+ */
+export interface ExclusionFacts {
+  groupOf: ReadonlyMap<number, number>;
+  ended: ReadonlySet<string>;
+}
+
+const LIVE: ReadonlySet<CaseIndexStatus> = new Set([
+  "pending-chain",
+  "submitted",
+  "in-notice",
+  "approved",
+  "suspended",
+]);
+
+export async function exclusionFacts(
+  ctx: GatewayContext,
+  cases: readonly CaseIndexRow[],
+  ruleOf: (programmeId: number) => Promise<ProgrammeRule | undefined> = (id) => programmeRule(ctx, id),
+): Promise<ExclusionFacts> {
+  const groupOf = new Map<number, number>();
+  const ended = new Set<string>();
+  for (const c of cases) {
+    if (c.status === "rejected" || groupOf.has(c.programmeId)) continue;
+    try {
+      const rule = await ruleOf(c.programmeId);
+      if (rule !== undefined) groupOf.set(c.programmeId, rule.exclusionGroup);
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error;
+    }
+  }
+  const exiting = cases.filter((c) => c.status === "exiting");
+  if (exiting.length > 0) {
+    try {
+      const current = await ctx.ledger.currentPeriod();
+      for (const c of exiting) {
+        const record = await ctx.ledger.caseRecord(c.caseId);
+        if (record !== null && record.lastPeriod < current) ended.add(c.caseId);
+      }
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error; // unknown: treat as live
+    }
+  }
+  return { groupOf, ended };
+}
+
+/**
+ * The case among `cases` that keeps the person out of programme `programmeId` (exclusion group `group`), if any.
+ * A programme whose group is unknown (the chain was unreachable) counts as in the group only if it is the same
+ * programme.
+ */
+export function blockingCase(
+  cases: readonly CaseIndexRow[],
+  programmeId: number,
+  group: number,
+  facts: ExclusionFacts,
+): CaseIndexRow | undefined {
+  if (group === 0) return undefined;
+  return cases.find((c) => {
+    const live = LIVE.has(c.status) || (c.status === "exiting" && !facts.ended.has(c.caseId));
+    if (!live) return false;
+    const other = facts.groupOf.get(c.programmeId);
+    return other === undefined ? c.programmeId === programmeId : other === group;
+  });
+}
+
+/** The person's cases (by pseudonym), in every region: exclusion is national. */
+export async function casesOfPerson(data: StoreData, pseudonym: string): Promise<CaseIndexRow[]> {
+  return data.listCases({ pseudonym, limit: 1000 });
+}
