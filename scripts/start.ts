@@ -22,6 +22,12 @@ const PORT = Number(process.env.RELIEF_CHAIN_PORT ?? 8545);
 // anvil's first well-known development account: public, for a local chain only, never for a real one.
 const DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
+/** A path as the user would type it: relative inside the working folder, absolute outside it. */
+const shown = (file: string) => {
+  const rel = path.relative(process.cwd(), file);
+  return rel.startsWith("..") ? file : rel;
+};
+
 const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
 
 async function embeddedChain(): Promise<{ node: AnvilNode; deployment: Deployment; fresh: boolean }> {
@@ -65,9 +71,7 @@ async function main() {
   console.log(`Relief Ledger (救助資金鏈)`);
   console.log(`  chain     ${rpcUrl} (chain id ${ctx.deployment.chainId})${chain ? ", embedded anvil" : ""}`);
   for (const [name, address] of Object.entries(ctx.deployment.addresses)) console.log(`  ${name.padEnd(9)} ${address}`);
-  console.log(
-    `  database  ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : path.relative(process.cwd(), config.sqlitePath)}`,
-  );
+  console.log(`  database  ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : shown(config.sqlitePath)}`);
   console.log(`  API       ${gateway.url}/v1   docs ${gateway.url}/docs   OpenAPI ${gateway.url}/openapi.json`);
 
   const keysEnv = path.join(config.dataDir, "api-keys.env");
@@ -75,11 +79,9 @@ async function main() {
     const adminKey = fs.readFileSync(gateway.bootstrap.adminKeyFile, "utf8").trim();
     console.log("");
     console.log("First start. The administrator signs in with the API key in");
+    console.log(`  ${shown(gateway.bootstrap.adminKeyFile)}   (mode 0600; the key itself is never printed or logged)`);
     console.log(
-      `  ${path.relative(process.cwd(), gateway.bootstrap.adminKeyFile)}   (mode 0600; shown once here, never logged)`,
-    );
-    console.log(
-      `  curl -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), gateway.bootstrap.adminKeyFile)})" ${gateway.url}/v1/me`,
+      `  curl -H "Authorization: Bearer $(cat ${shown(gateway.bootstrap.adminKeyFile)})" ${gateway.url}/v1/me`,
     );
     if (chain && process.env.RELIEF_SEED !== "0") {
       const seed = await seedLocalConsortium(ctx);
@@ -91,8 +93,7 @@ async function main() {
       for (const p of seed.programmes) console.log(`  ${String(p.programmeId).padStart(2)} ${p.name}`);
     }
   }
-  if (fs.existsSync(keysEnv))
-    console.log(`\nAPI keys of the local institutions: source ${path.relative(process.cwd(), keysEnv)}`);
+  if (fs.existsSync(keysEnv)) console.log(`\nAPI keys of the local institutions: source ${shown(keysEnv)}`);
   console.log("Press Ctrl-C to stop.");
 
   const stop = async () => {
