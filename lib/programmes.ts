@@ -18,6 +18,23 @@ export interface ProgrammeRule {
   ruleVersion: string;
 }
 
+/** Exactly a rule's fields, in `IProgrammes.Programme`'s order (whatever else `rule` carries is left out). */
+export function ruleFields(rule: ProgrammeRule): ProgrammeRule {
+  return {
+    kind: rule.kind,
+    region: rule.region,
+    amount: rule.amount,
+    deductible: rule.deductible,
+    ratioBps: rule.ratioBps,
+    validityMonths: rule.validityMonths,
+    exitPeriods: rule.exitPeriods,
+    noticePeriod: rule.noticePeriod,
+    disputeWindow: rule.disputeWindow,
+    exclusionGroup: rule.exclusionGroup,
+    ruleVersion: rule.ruleVersion,
+  };
+}
+
 const DAY = 24 * 3600;
 
 export const DEFAULTS = {

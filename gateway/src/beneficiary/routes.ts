@@ -12,15 +12,14 @@ import { keyDigest } from "../crypto";
 import { ApiError } from "../http/errors";
 import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
 import { bytes32, parse, reason } from "../http/validate";
-import { payoutIdOf } from "../payouts/ids";
+import { payoutIdOf, payoutIdSchema } from "../payouts/ids";
+import { RECEIPT_ROW_OUTCOMES } from "../store";
 import { AttemptLimiter, CODE_DIGITS, SIGN_IN_LIMIT, issueNoticeCode, signIn } from "./codes";
 import { listPayments, ownedPayout, payoutCase, resolveDispute } from "./payments";
 import { bundleOf, issueReceipt, type IssuedReceipt } from "./receipts";
 
 const caseIdParam = z.object({ caseId: bytes32 });
-const payoutIdParam = z.object({
-  payoutId: z.string().regex(/^0x[0-9a-fA-F]{64}:\d{1,8}:0x[0-9a-fA-F]{64}$/, "must be caseId:period:eventId"),
-});
+const payoutIdParam = z.object({ payoutId: payoutIdSchema });
 
 const codeView = z
   .object({
@@ -53,7 +52,7 @@ const paymentView = z
     eventId: z.string(),
     amount: z.string(),
     status: z.enum(["paid", "settled", "confirmed", "disputed", "failed"]),
-    receipt: z.object({ outcome: z.enum(["confirmed", "not-received"]), at: z.string() }).nullable(),
+    receipt: z.object({ outcome: z.enum(RECEIPT_ROW_OUTCOMES), at: z.string() }).nullable(),
     dispute: z
       .object({
         status: z.enum(["open", "resolved"]),
@@ -68,7 +67,7 @@ const paymentView = z
 const receiptView = z
   .object({
     payoutId: z.string(),
-    outcome: z.enum(["confirmed", "not-received"]),
+    outcome: z.enum(RECEIPT_ROW_OUTCOMES),
     receipt: z.object({ canonical: z.string(), signature: z.string() }),
     recordId: z.string(),
     txHash: z.string().nullable().openapi({ description: "the attestation; null while the chain was unreachable" }),

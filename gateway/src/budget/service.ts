@@ -82,16 +82,7 @@ export async function allocate(
   if (toRegion === p.region)
     throw new ApiError("VALIDATION_FAILED", "toRegion: is your own region", { field: "toRegion" });
   assertInRegion(p, toRegion, "toRegion");
-  const digest = referenceDigest(ctx, reference);
-  const tx = await ctx.ledger.allocate(p.id, { fromRegion: p.region, toRegion, amount, referenceDigest: digest });
-  await audit(ctx, p, "budget.allocated", String(toRegion), reference, {
-    fromRegion: String(p.region),
-    toRegion: String(toRegion),
-    amount: String(amount),
-    txHash: tx.txHash,
-    referenceDigest: digest,
-  });
-  return { ...tx, referenceDigest: digest };
+  return moveBetweenRegions(ctx, p, "allocate", toRegion, amount, reference);
 }
 
 /** Return of funds (上繳) from the bureau's region to the region directly above it. */
@@ -105,9 +96,21 @@ export async function returnFunds(
   if (toRegion === p.region || !contains(toRegion, p.region)) {
     throw new ApiError("VALIDATION_FAILED", "toRegion: must be the region directly above yours", { field: "toRegion" });
   }
+  return moveBetweenRegions(ctx, p, "returnFunds", toRegion, amount, reference);
+}
+
+/** Moves funds from the bureau's region to `toRegion` on chain (checked already) and audits it. */
+async function moveBetweenRegions(
+  ctx: GatewayContext,
+  p: InstitutionPrincipal,
+  move: "allocate" | "returnFunds",
+  toRegion: bigint,
+  amount: bigint,
+  reference: string,
+): Promise<Movement> {
   const digest = referenceDigest(ctx, reference);
-  const tx = await ctx.ledger.returnFunds(p.id, { fromRegion: p.region, toRegion, amount, referenceDigest: digest });
-  await audit(ctx, p, "budget.returned", String(toRegion), reference, {
+  const tx = await ctx.ledger[move](p.id, { fromRegion: p.region, toRegion, amount, referenceDigest: digest });
+  await audit(ctx, p, move === "allocate" ? "budget.allocated" : "budget.returned", String(toRegion), reference, {
     fromRegion: String(p.region),
     toRegion: String(toRegion),
     amount: String(amount),

@@ -19,7 +19,7 @@ import type { CaseIndexRow, CaseIndexStatus, JsonValue } from "../store";
 import type { HouseholdMember } from "./application";
 import { INDEX_STATUS } from "./rules";
 import { HolderDirectory, sealRecertification } from "./sealing";
-import { currentRecords, visibleCase } from "./service";
+import { auditOpened, currentRecords, visibleCase } from "./service";
 
 /** The index entry of a case that is on chain, visible to the caller. */
 async function onChainCase(ctx: GatewayContext, p: InstitutionPrincipal, caseId: string): Promise<CaseIndexRow> {
@@ -191,6 +191,13 @@ interface HouseholdPayload {
   documents: { kind: string; digest: string }[];
 }
 
+/** The case's current records, and its household record opened with `p`'s key (audit it as the caller's purpose). */
+async function openHousehold(ctx: GatewayContext, p: InstitutionPrincipal, row: CaseIndexRow) {
+  const current = await currentRecords(ctx, row, p.id);
+  const payload = await openRecord(ctx.keyring, ctx.store, current.byKind.household, p.id, "household");
+  return { current, payload: payload as unknown as HouseholdPayload };
+}
+
 /** The assessment: what was given, the rest from the household (size, income per head) and the requested amount. */
 function assessmentOf(
   given: AssessmentInput,
@@ -240,22 +247,10 @@ export async function approveCase(
   let household: { size: number; monthlyIncome: number } | undefined;
   let requestedAmount: number | undefined;
   if (needsHousehold(given, rule.kind)) {
-    const current = await currentRecords(ctx, row, p.id);
-    const payload = (await openRecord(
-      ctx.keyring,
-      ctx.store,
-      current.byKind.household,
-      p.id,
-      "household",
-    )) as unknown as HouseholdPayload;
+    const { current, payload } = await openHousehold(ctx, p, row);
     household = { size: payload.members.length, monthlyIncome: payload.monthlyIncome };
     requestedAmount = current.manifest.requestedAmount;
-    await ctx.store.appendAudit({
-      actor: p.id,
-      action: "record.opened",
-      target: caseId,
-      details: { recordIds: [current.manifestRecord.id, current.byKind.household.id], purpose: "assessment" },
-    });
+    await auditOpened(ctx.store, p, caseId, [current.manifestRecord.id, current.byKind.household.id], "assessment");
   }
   const assessment = assessmentOf(given, household, requestedAmount, rule.kind);
   const mined = await ctx.ledger.approveCase(p.id, { caseId, assessment, ruleVersion: rule.ruleVersion });
@@ -342,24 +337,12 @@ export async function recertifyCase(
   if (!needs) {
     recordDigest = (await ctx.ledger.caseRecord(caseId))?.recordDigest ?? "";
   } else {
-    const current = await currentRecords(ctx, row, p.id);
+    const { current, payload: previousHousehold } = await openHousehold(ctx, p, row);
     const opened = [current.manifestRecord.id, current.byKind.household.id];
-    const previousHousehold = (await openRecord(
-      ctx.keyring,
-      ctx.store,
-      current.byKind.household,
-      p.id,
-      "household",
-    )) as unknown as HouseholdPayload;
     if (input.household === undefined) {
       household = { size: previousHousehold.members.length, monthlyIncome: previousHousehold.monthlyIncome };
       recordDigest = current.manifestRecord.digest;
-      await ctx.store.appendAudit({
-        actor: p.id,
-        action: "record.opened",
-        target: caseId,
-        details: { recordIds: opened, purpose: "assessment" },
-      });
+      await auditOpened(ctx.store, p, caseId, opened, "assessment");
     } else {
       const update = input.household;
       const previousIdentity = (await openRecord(
@@ -404,12 +387,7 @@ export async function recertifyCase(
       const list = [sealed.identity, sealed.household, sealed.application];
       await ctx.store.transaction(async (tx) => {
         for (const s of list) await storeSealed(tx, s);
-        await tx.appendAudit({
-          actor: p.id,
-          action: "record.opened",
-          target: caseId,
-          details: { recordIds: opened, purpose: "recertification" },
-        });
+        await auditOpened(tx, p, caseId, opened, "recertification");
         await tx.appendAudit({
           actor: p.id,
           action: "case.records-added",

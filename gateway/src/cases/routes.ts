@@ -4,16 +4,16 @@
  */
 import express, { Router } from "express";
 import { z } from "zod";
-import { CaseStatus, Role } from "../../../lib/roles";
+import { Role } from "../../../lib/roles";
 import { requireInstitution } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError } from "../http/errors";
+import { idempotencyHeader, idempotencyOf, once, send } from "../http/idempotency";
 import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
 import { bytes32, fen, limit, parse, reason } from "../http/validate";
 import type { CaseRecord } from "../ledger";
-import type { CaseIndexRow, CaseIndexStatus, OutboxEntry, StoredRecord } from "../store";
+import { CASE_INDEX_STATUSES, type CaseIndexRow, type OutboxEntry, type StoredRecord } from "../store";
 import { applicationSchema, documentSchema, householdSchema, residentIdSchema } from "./application";
-import { IDEMPOTENCY_HEADER, respondIdempotently } from "./idempotency";
 import {
   approveCase,
   decideCase,
@@ -23,6 +23,7 @@ import {
   resolveObjection,
   reviewCase,
 } from "./lifecycle";
+import { INDEX_STATUS } from "./rules";
 import {
   caseDetails,
   caseState,
@@ -32,26 +33,6 @@ import {
   paymentDetails,
   searchCases,
 } from "./service";
-
-const STATUSES = [
-  "pending-chain",
-  "submitted",
-  "in-notice",
-  "approved",
-  "suspended",
-  "exiting",
-  "rejected",
-] as const satisfies readonly CaseIndexStatus[];
-
-const CHAIN_STATUS: Record<CaseStatus, string> = {
-  [CaseStatus.None]: "none",
-  [CaseStatus.Submitted]: "submitted",
-  [CaseStatus.InNotice]: "in-notice",
-  [CaseStatus.Approved]: "approved",
-  [CaseStatus.Suspended]: "suspended",
-  [CaseStatus.Exiting]: "exiting",
-  [CaseStatus.Rejected]: "rejected",
-};
 
 /** Roles that read the case index of their region. */
 const READERS = [Role.Caseworker, Role.Approver, Role.Finance, Role.Auditor];
@@ -63,7 +44,7 @@ const caseView = z
     caseId: z.string(),
     programmeId: z.number(),
     region: z.string(),
-    status: z.enum(STATUSES),
+    status: z.enum(CASE_INDEX_STATUSES),
     submitter: z.string().openapi({ description: "institution id of the caseworker who took the application" }),
     applicationRecordId: z.string(),
     createdAt: z.string(),
@@ -105,7 +86,7 @@ const chainView = z
 
 function chainJson(c: CaseRecord) {
   return {
-    status: CHAIN_STATUS[c.status],
+    status: INDEX_STATUS[c.status] ?? "none",
     programmeId: c.programmeId,
     region: String(c.region),
     amount: String(c.amount),
@@ -147,7 +128,7 @@ function anchoringJson(e: OutboxEntry | undefined) {
 }
 
 const decisionView = z
-  .object({ caseId: z.string(), status: z.enum(STATUSES), txHash: z.string(), chain: chainView.nullable() })
+  .object({ caseId: z.string(), status: z.enum(CASE_INDEX_STATUSES), txHash: z.string(), chain: chainView.nullable() })
   .openapi("CaseDecision");
 
 function decisionJson(d: Decision) {
@@ -160,7 +141,7 @@ const caseParam = z.object({ caseId: bytes32 });
 const listQuery = z
   .object({
     programmeId: z.coerce.number().int().min(1).optional(),
-    status: z.enum(STATUSES).optional(),
+    status: z.enum(CASE_INDEX_STATUSES).optional(),
     after: bytes32.optional(),
     limit,
   })
@@ -199,12 +180,6 @@ const recertifyBody = z
 export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Router {
   const r = Router();
   const caseParamDoc = { params: caseParam };
-  const idempotencyHeader = z.object({
-    [IDEMPOTENCY_HEADER]: z
-      .string()
-      .optional()
-      .openapi({ description: "retry-safe key (replays return the first response)" }),
-  });
 
   registry.registerPath({
     method: "post",
@@ -213,7 +188,10 @@ export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rout
     description:
       "201 when the chain has the case; 202 `pending-chain` when the chain is unreachable (the data is stored and " +
       "resubmitted in the background). 409 CONFLICT when the applicant has a live case in an exclusive programme.",
-    request: { headers: idempotencyHeader, ...body(applicationSchema.openapi("Application")) },
+    request: {
+      headers: idempotencyHeader(false, "optional; replays return the first response"),
+      ...body(applicationSchema.openapi("Application")),
+    },
     responses: {
       201: json(
         z.object({
@@ -234,7 +212,7 @@ export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rout
   r.post("/cases", async (req, res) => {
     const p = requireInstitution(res, Role.Caseworker);
     const input = parse(applicationSchema, req.body);
-    await respondIdempotently(ctx, p, req, res, () => createCase(ctx, p, input));
+    send(res, await once(ctx, p, "case", idempotencyOf(req, res, false), () => createCase(ctx, p, input)));
   });
 
   registry.registerPath({

@@ -16,12 +16,14 @@ import { Role } from "../../../lib/roles";
 import { assertInRegion, inRegion, type InstitutionPrincipal } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError } from "../http/errors";
+import { CommittedRefusal } from "../http/idempotency";
 import { type CaseRecord, LedgerUnavailableError, type ProgrammeRule } from "../ledger";
 import { openRecord, storeSealed } from "../records";
 import type {
   CaseIndexRow,
   CaseIndexStatus,
   FieldClass,
+  IdempotentResponse,
   JsonValue,
   OutboxEntry,
   StoreData,
@@ -29,7 +31,6 @@ import type {
 } from "../store";
 import type { ApplicationInput } from "./application";
 import { type CsvRowError, parseHouseholdsCsv } from "./csv";
-import { CommittedRefusal, type Outcome } from "./idempotency";
 import { blockingCase, casesOfPerson, exclusionFacts, programmeRule } from "./rules";
 import {
   HolderDirectory,
@@ -106,7 +107,7 @@ export async function createCase(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
   input: ApplicationInput,
-): Promise<Outcome> {
+): Promise<IdempotentResponse> {
   assertInRegion(p, BigInt(input.region), "the application's region");
   const rule = await checkedProgramme(ctx, input);
   const pseudonym = ctx.keyring.pseudonym(input.applicant.residentId);
@@ -380,14 +381,15 @@ export async function currentRecords(
   return { manifestRecord, manifest, byKind: { identity, household, payment } };
 }
 
-async function auditOpened(
-  ctx: GatewayContext,
+/** Appends the audit entry of records of a case opened by `p` (in `store`, or the transaction that uses them). */
+export async function auditOpened(
+  store: Pick<StoreData, "appendAudit">,
   p: InstitutionPrincipal,
   caseId: string,
   ids: string[],
   purpose: string,
-) {
-  await ctx.store.appendAudit({
+): Promise<void> {
+  await store.appendAudit({
     actor: p.id,
     action: "record.opened",
     target: caseId,
@@ -417,7 +419,7 @@ export async function caseDetails(
   const household = await openRecord(ctx.keyring, ctx.store, byKind.household, p.id, "household");
   const opened = [manifestRecord, byKind.identity, byKind.household];
   await auditOpened(
-    ctx,
+    ctx.store,
     p,
     caseId,
     opened.map((r) => r.id),
@@ -437,7 +439,7 @@ export async function paymentDetails(
   const payment = await openRecord(ctx.keyring, ctx.store, byKind.payment, p.id, "payment");
   const opened = [manifestRecord, byKind.payment];
   await auditOpened(
-    ctx,
+    ctx.store,
     p,
     caseId,
     opened.map((r) => r.id),

@@ -183,15 +183,20 @@ export function errorHandler(log: ErrorLogger): ErrorRequestHandler {
     else log.warn(entry, "request refused");
     if (res.headersSent) return;
     if (api.retryAfter) res.setHeader("Retry-After", String(api.retryAfter));
-    res.status(api.status).json({
-      error: {
-        code: api.code,
-        message: api.message,
-        ...(api.field !== undefined ? { field: api.field } : {}),
-        ...(api.ledgerCode !== undefined ? { ledgerCode: api.ledgerCode } : {}),
-        requestId,
-      },
-    });
+    res.status(api.status).json(errorJson(api, requestId));
+  };
+}
+
+/** An error's response body: `{ "error": { "code", "message", "field"?, "ledgerCode"?, "requestId" } }`. */
+export function errorJson(api: ApiError, requestId: string) {
+  return {
+    error: {
+      code: api.code,
+      message: api.message,
+      ...(api.field !== undefined ? { field: api.field } : {}),
+      ...(api.ledgerCode !== undefined ? { ledgerCode: api.ledgerCode } : {}),
+      requestId,
+    },
   };
 }
 

@@ -24,6 +24,7 @@ import {
   type TransactionRequest,
 } from "ethers";
 import { attach, type LedgerAddresses } from "../../../lib/deploy";
+import { ruleFields } from "../../../lib/programmes";
 import type { CaseStatus, PayoutStatus, Role, SkipReason } from "../../../lib/roles";
 import type { DisputeOutcome, DisputeStatus, ReceiptOutcome, ReceiptSource } from "../../../lib/receipts";
 import { LedgerConfigError, LedgerError, LedgerUnavailableError } from "./errors";
@@ -277,12 +278,12 @@ export class EvmLedger implements Ledger {
   // ---- Programmes ------------------------------------------------------------------------------------------
 
   async createProgramme(actor: ActorId, rule: ProgrammeRule): Promise<TxResult & { programmeId: number }> {
-    const mined = await this.#send("createProgramme", actor, "ledger", "createProgramme", [programmeArg(rule)]);
+    const mined = await this.#send("createProgramme", actor, "ledger", "createProgramme", [ruleFields(rule)]);
     return { ...txResult(mined), programmeId: only(mined.events, "ProgrammeCreated").programmeId };
   }
 
   async updateProgrammeRule(actor: ActorId, programmeId: number, rule: ProgrammeRule): Promise<TxResult> {
-    return this.#tx("updateProgrammeRule", actor, "ledger", [programmeId, programmeArg(rule)]);
+    return this.#tx("updateProgrammeRule", actor, "ledger", [programmeId, ruleFields(rule)]);
   }
 
   async programme(programmeId: number): Promise<ProgrammeRule> {
@@ -857,22 +858,6 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 function txResult(m: TxResult): TxResult {
   return { txHash: m.txHash, blockNumber: m.blockNumber };
-}
-
-function programmeArg(rule: ProgrammeRule) {
-  return {
-    kind: rule.kind,
-    region: rule.region,
-    amount: rule.amount,
-    deductible: rule.deductible,
-    ratioBps: rule.ratioBps,
-    validityMonths: rule.validityMonths,
-    exitPeriods: rule.exitPeriods,
-    noticePeriod: rule.noticePeriod,
-    disputeWindow: rule.disputeWindow,
-    exclusionGroup: rule.exclusionGroup,
-    ruleVersion: rule.ruleVersion,
-  };
 }
 
 function assessmentArg(a: { householdSize: number; incomePerHead: bigint; amount: bigint }) {

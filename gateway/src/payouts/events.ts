@@ -17,9 +17,8 @@ import { ProgrammeKind } from "../../../lib/roles";
 import { type InstitutionPrincipal, assertInRegion } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError } from "../http/errors";
+import { type Answer, type IdempotentRequest, jsonBody, once, scopedKey } from "../http/idempotency";
 import { type Bytes32, LedgerError, type TxResult } from "../ledger";
-import type { IdempotentResponse } from "../store";
-import { idempotent, jsonBody, once } from "./idempotency";
 import { payoutIdOf } from "./ids";
 import type { DisasterFacts } from "./runs";
 
@@ -31,21 +30,8 @@ function randomId(): Bytes32 {
   return `0x${randomBytes(32).toString("hex")}`;
 }
 
-function idFor(ctx: GatewayContext, p: InstitutionPrincipal, purpose: string, key: string | undefined): Bytes32 {
-  return key === undefined ? randomId() : ctx.keyring.digestSecret(purpose, `${p.id}:${key}`);
-}
-
-/** Runs `work` once per key when a key is given, else just runs it. */
-async function maybeOnce(
-  ctx: GatewayContext,
-  p: InstitutionPrincipal,
-  key: string | undefined,
-  operation: string,
-  rawBody: unknown,
-  work: () => Promise<IdempotentResponse>,
-): Promise<IdempotentResponse> {
-  if (key === undefined) return work();
-  return once(ctx, idempotent(p, key, operation, rawBody), () => work());
+function idFor(ctx: GatewayContext, p: InstitutionPrincipal, purpose: string, idem?: IdempotentRequest): Bytes32 {
+  return idem === undefined ? randomId() : ctx.keyring.digestSecret(purpose, scopedKey(p, idem));
 }
 
 // ---- Medical bills ------------------------------------------------------------------------------------------
@@ -71,18 +57,17 @@ export async function certifyBill(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
   input: BillInput,
-  key: string | undefined,
-  rawBody: unknown,
-): Promise<IdempotentResponse> {
-  return maybeOnce(ctx, p, key, "medical-bill", rawBody, async () => {
+  idem: IdempotentRequest | undefined,
+): Promise<Answer> {
+  return once(ctx, p, "medical-bill", idem, async () => {
     const record = await ctx.ledger.caseRecord(input.caseId);
     if (!record) throw new ApiError("NOT_FOUND", "no such case on the ledger");
     assertInRegion(p, record.region, "the case");
-    const billId = idFor(ctx, p, "medical-bill-id", key);
+    const billId = idFor(ctx, p, "medical-bill-id", idem);
 
     // A retry of a request whose bill reached the chain: the chain knows the payout already.
     const known =
-      key === undefined ? undefined : (await ctx.ledger.casePayouts(input.caseId)).find((k) => k.eventId === billId);
+      idem === undefined ? undefined : (await ctx.ledger.casePayouts(input.caseId)).find((k) => k.eventId === billId);
     let paid: TxResult & { amount: bigint; period: number };
     if (known) {
       const state = await ctx.ledger.payoutStatus(known);
@@ -191,10 +176,9 @@ export async function declareDisaster(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
   input: DisasterInput,
-  key: string | undefined,
-  rawBody: unknown,
-): Promise<IdempotentResponse> {
-  return maybeOnce(ctx, p, key, "disaster", rawBody, async () => {
+  idem: IdempotentRequest | undefined,
+): Promise<Answer> {
+  return once(ctx, p, "disaster", idem, async () => {
     const rule = await ctx.ledger.programme(input.programmeId);
     if (rule.kind !== ProgrammeKind.Disaster) {
       throw new ApiError("LEDGER_REJECTED", "disasters are declared for disaster-relief programmes", {
@@ -207,7 +191,7 @@ export async function declareDisaster(
       });
     }
     assertInRegion(p, input.region, "the disaster's region");
-    const disasterId = idFor(ctx, p, "disaster-id", key);
+    const disasterId = idFor(ctx, p, "disaster-id", idem);
     const declarationDigest = ctx.keyring.digestSecret("declaration", input.declaration);
 
     let tx: TxResult;
@@ -224,7 +208,7 @@ export async function declareDisaster(
       period = event?.timestamp !== undefined ? periodAt(event.timestamp) : await ctx.ledger.currentPeriod();
     } catch (error) {
       // A retry (same key) of a declaration that reached the chain.
-      if (!(key !== undefined && error instanceof LedgerError && error.code === "LedgerDisasterExists")) throw error;
+      if (!(idem !== undefined && error instanceof LedgerError && error.code === "LedgerDisasterExists")) throw error;
       const known = await findDisaster(ctx, disasterId);
       if (!known || known.programmeId !== input.programmeId || known.region !== input.region) throw error;
       tx = { txHash: known.txHash, blockNumber: known.blockNumber };

@@ -6,6 +6,7 @@
  *
  * `0x3f…a1:24322:0x0000…0000` is the November 2026 allowance of case `0x3f…a1`.
  */
+import { z } from "zod";
 import { MONTHLY, type PayoutKey } from "../ledger";
 
 /** The largest period a `PayoutKey` holds (`uint24`). */
@@ -26,6 +27,11 @@ export function parsePayoutId(id: string): PayoutKey | undefined {
   if (period > MAX_PERIOD) return undefined;
   return { caseId: m[1], period, eventId: m[3] };
 }
+
+/** A payout id in a request (kept as sent; {@link parsePayoutId} gives its key). */
+export const payoutIdSchema = z
+  .string()
+  .refine((s) => parsePayoutId(s) !== undefined, "is not a payout id (caseId:period:eventId)");
 
 /** Whether a payout is a monthly one (rather than a medical bill or a disaster relief payment). */
 export function isMonthly(key: PayoutKey): boolean {

@@ -12,12 +12,18 @@ import { Role } from "../../../lib/roles";
 import { assertInRegion, requireInstitution } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError } from "../http/errors";
+import { idempotencyHeader, idempotencyOf, send } from "../http/idempotency";
 import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
 import { bytes32, fen, limit, parse, programmeId, reason, regionCode } from "../http/validate";
-import type { PayoutRow, PayoutRunRow } from "../store";
+import {
+  PAYOUT_ROW_STATUSES,
+  PAYOUT_RUN_KINDS,
+  PAYOUT_RUN_STATUSES,
+  type PayoutRow,
+  type PayoutRunRow,
+} from "../store";
 import { certifyBill, declareDisaster, findDisaster } from "./events";
-import { idempotencyKeyOf } from "./idempotency";
-import { parsePayoutId } from "./ids";
+import { payoutIdSchema } from "./ids";
 import { startMonthlyRun, startReliefRun } from "./runs";
 import { MAX_SETTLEMENT_ROWS, applySettlement, parseSettlementCsv, parseSettlementJson } from "./settlement";
 
@@ -26,17 +32,8 @@ const periodText = z
   .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "must be a period YYYY-MM")
   .transform((s) => parsePeriod(s));
 
-const idempotencyHeader = z.object({
-  "idempotency-key": z
-    .string()
-    .openapi({ description: "1-128 letters, digits, '.', '_', ':' or '-'; scoped to the caller" }),
-});
-const optionalIdempotencyHeader = z.object({
-  "idempotency-key": z
-    .string()
-    .optional()
-    .openapi({ description: "optional; a retry with the same key pays nothing twice" }),
-});
+const requiredKey = idempotencyHeader(true, "scoped to the caller");
+const optionalKey = idempotencyHeader(false, "optional; a retry with the same key pays nothing twice");
 
 const newRun = z
   .object({
@@ -51,12 +48,12 @@ const runAccepted = z.object({ runId: z.string(), status: z.literal("pending") }
 const runView = z
   .object({
     runId: z.string(),
-    kind: z.enum(["monthly", "disaster"]),
+    kind: z.enum(PAYOUT_RUN_KINDS),
     programmeId: z.number(),
     period: z.string(),
     eventId: z.string(),
     region: z.string(),
-    status: z.enum(["pending", "running", "completed", "failed"]),
+    status: z.enum(PAYOUT_RUN_STATUSES),
     listed: z.number(),
     paid: z.number(),
     skipped: z.number(),
@@ -89,7 +86,7 @@ const payoutView = z
     eventId: z.string(),
     region: z.string(),
     amount: z.string(),
-    status: z.enum(["paid", "settled", "failed"]),
+    status: z.enum(PAYOUT_ROW_STATUSES),
     runId: z.string().nullable(),
     txHash: z.string(),
     blockNumber: z.number(),
@@ -219,7 +216,7 @@ export function payoutRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Ro
     path: "/v1/payout-runs",
     summary:
       "Start a monthly payout run of a programme (finance at or above the programme's region); 202, asynchronous",
-    request: { headers: idempotencyHeader, ...body(newRun) },
+    request: { headers: requiredKey, ...body(newRun) },
     responses: {
       202: json(runAccepted, "accepted (or the same answer for a repeated key)"),
       ...errors(400, 401, 403, 404, 409, 422, 503),
@@ -227,10 +224,9 @@ export function payoutRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Ro
   });
   r.post("/payout-runs", async (req, res) => {
     const p = requireInstitution(res, Role.Finance);
-    const key = idempotencyKeyOf(req, true);
+    const idem = idempotencyOf(req, res, true);
     const input = parse(newRun, req.body);
-    const answer = await startMonthlyRun(ctx, p, input, key, req.body);
-    res.status(answer.status).json(answer.body);
+    send(res, await startMonthlyRun(ctx, p, input, idem));
   });
 
   const runParam = z.object({ runId: z.string().uuid("is not a run id") });
@@ -256,7 +252,7 @@ export function payoutRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Ro
     .object({
       programmeId: z.coerce.number().pipe(programmeId).optional(),
       period: periodText.optional(),
-      status: z.enum(["paid", "settled", "failed"]).optional(),
+      status: z.enum(PAYOUT_ROW_STATUSES).optional(),
       caseId: bytes32.optional(),
       runId: z.string().uuid().optional(),
       after: z.string().max(200).optional().openapi({ description: "the last payoutId of the previous page" }),
@@ -290,9 +286,7 @@ export function payoutRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Ro
     res.json({ payouts: rows.map(payoutJson), ...(next ? { next } : {}) });
   });
 
-  const payoutParam = z.object({
-    payoutId: z.string().refine((s) => parsePayoutId(s) !== undefined, "is not a payout id (caseId:period:eventId)"),
-  });
+  const payoutParam = z.object({ payoutId: payoutIdSchema });
   registry.registerPath({
     method: "get",
     path: "/v1/payouts/{payoutId}",
@@ -316,30 +310,28 @@ export function payoutRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Ro
     path: "/v1/medical-bills",
     summary:
       "Certify a medical bill of an approved medical-assistance case; the chain pays it at once (medical offices)",
-    request: { headers: optionalIdempotencyHeader, ...body(newBill) },
+    request: { headers: optionalKey, ...body(newBill) },
     responses: { 201: json(billPaid), ...errors(400, 401, 403, 404, 409, 422, 503) },
   });
   r.post("/medical-bills", async (req, res) => {
     const p = requireInstitution(res, Role.MedicalOffice);
-    const key = idempotencyKeyOf(req, false);
+    const idem = idempotencyOf(req, res, false);
     const input = parse(newBill, req.body);
-    const answer = await certifyBill(ctx, p, input, key, req.body);
-    res.status(answer.status).json(answer.body);
+    send(res, await certifyBill(ctx, p, input, idem));
   });
 
   registry.registerPath({
     method: "post",
     path: "/v1/disasters",
     summary: "Declare a disaster in a region for a disaster-relief programme (approvers, as the chain requires)",
-    request: { headers: optionalIdempotencyHeader, ...body(newDisaster) },
+    request: { headers: optionalKey, ...body(newDisaster) },
     responses: { 201: json(disasterView), ...errors(400, 401, 403, 404, 409, 422, 503) },
   });
   r.post("/disasters", async (req, res) => {
     const p = requireInstitution(res, Role.Approver);
-    const key = idempotencyKeyOf(req, false);
+    const idem = idempotencyOf(req, res, false);
     const input = parse(newDisaster, req.body);
-    const answer = await declareDisaster(ctx, p, input, key, req.body);
-    res.status(answer.status).json(answer.body);
+    send(res, await declareDisaster(ctx, p, input, idem));
   });
 
   const disasterParam = z.object({ disasterId: bytes32 });
@@ -347,19 +339,17 @@ export function payoutRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Ro
     method: "post",
     path: "/v1/disasters/{disasterId}/relief-runs",
     summary: "Start a relief run paying a declared disaster's approved households (finance of a region containing it)",
-    request: { params: disasterParam, headers: idempotencyHeader, ...body(noBody) },
+    request: { params: disasterParam, headers: requiredKey, ...body(noBody) },
     responses: { 202: json(runAccepted), ...errors(400, 401, 403, 404, 422, 503) },
   });
   r.post("/disasters/:disasterId/relief-runs", async (req, res) => {
     const p = requireInstitution(res, Role.Finance);
-    const key = idempotencyKeyOf(req, true);
+    const idem = idempotencyOf(req, res, true);
     const { disasterId } = parse(disasterParam, req.params, "params");
-    const raw = req.body ?? {};
-    parse(noBody, raw);
+    parse(noBody, idem.body);
     const disaster = await findDisaster(ctx, disasterId);
     if (!disaster) throw new ApiError("NOT_FOUND", "no such disaster");
-    const answer = await startReliefRun(ctx, p, disaster, key, raw);
-    res.status(answer.status).json(answer.body);
+    send(res, await startReliefRun(ctx, p, disaster, idem));
   });
 
   // ---- Settlement ---------------------------------------------------------------------------------------

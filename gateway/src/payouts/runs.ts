@@ -24,6 +24,7 @@ import { ProgrammeKind, PayoutStatus, SkipReason } from "../../../lib/roles";
 import { type InstitutionPrincipal, assertInRegion } from "../auth";
 import { type GatewayContext, runInBackground } from "../context";
 import { ApiError } from "../http/errors";
+import { type Answer, type IdempotentRequest, once } from "../http/idempotency";
 import {
   LedgerError,
   LedgerUnavailableError,
@@ -34,14 +35,12 @@ import {
 } from "../ledger";
 import {
   type CaseIndexRow,
-  type IdempotentResponse,
   type JsonValue,
   type NewPayout,
   type NewPayoutRun,
   type PayoutRunRow,
   StoreError,
 } from "../store";
-import { idempotent, once } from "./idempotency";
 import { payoutIdOf } from "./ids";
 
 /** Cases per chain call of a run. */
@@ -127,12 +126,11 @@ export interface RunAccepted {
 async function startRun(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
-  key: string,
   operation: string,
-  rawBody: unknown,
+  idem: IdempotentRequest,
   create: () => Promise<Omit<NewPayoutRun, "runId" | "actor">>,
-): Promise<IdempotentResponse> {
-  return once(ctx, idempotent(p, key, operation, rawBody), async (complete) => {
+): Promise<Answer> {
+  return once(ctx, p, operation, idem, async (complete) => {
     const fields = await create();
     const run: NewPayoutRun = { runId: randomUUID(), actor: p.id, ...fields };
     const body: RunAccepted = { runId: run.runId, status: "pending" };
@@ -166,10 +164,9 @@ export async function startMonthlyRun(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
   input: { programmeId: number; period?: number },
-  key: string,
-  rawBody: unknown,
-): Promise<IdempotentResponse> {
-  return startRun(ctx, p, key, "payout-run", rawBody, async () => {
+  idem: IdempotentRequest,
+): Promise<Answer> {
+  return startRun(ctx, p, "payout-run", idem, async () => {
     const rule = await ctx.ledger.programme(input.programmeId);
     assertInRegion(p, rule.region, "the programme's region");
     if (!PERIODIC_KINDS.has(rule.kind)) {
@@ -205,10 +202,9 @@ export async function startReliefRun(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
   disaster: DisasterFacts,
-  key: string,
-  rawBody: unknown,
-): Promise<IdempotentResponse> {
-  return startRun(ctx, p, key, `relief-run:${disaster.disasterId}`, rawBody, async () => {
+  idem: IdempotentRequest,
+): Promise<Answer> {
+  return startRun(ctx, p, `relief-run:${disaster.disasterId}`, idem, async () => {
     assertInRegion(p, disaster.region, "the disaster's region");
     return {
       kind: "disaster",

@@ -1,7 +1,7 @@
 /** Programmes (救助項目) and their rules, read from the chain; approvers create them for their region. */
 import { Router } from "express";
 import { z } from "zod";
-import { programmeRule } from "../../../lib/programmes";
+import { programmeRule, ruleFields } from "../../../lib/programmes";
 import { ProgrammeKind, Role } from "../../../lib/roles";
 import { assertInRegion, requireInstitution } from "../auth";
 import type { GatewayContext } from "../context";
@@ -9,14 +9,15 @@ import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
 import { bytes32, parse, programmeId, regionCode } from "../http/validate";
 import type { ProgrammeRule } from "../ledger";
 
-export const KIND_NAMES: Record<ProgrammeKind, string> = {
-  [ProgrammeKind.MonthlyGap]: "monthly-gap",
-  [ProgrammeKind.MonthlyFixed]: "monthly-fixed",
-  [ProgrammeKind.Temporary]: "temporary",
-  [ProgrammeKind.Medical]: "medical",
-  [ProgrammeKind.Disaster]: "disaster",
-};
-const KIND_BY_NAME = Object.fromEntries(Object.entries(KIND_NAMES).map(([k, v]) => [v, Number(k) as ProgrammeKind]));
+/** The API's names of the programme kinds, indexed by `ProgrammeKind`. */
+export const KIND_NAMES = [
+  "monthly-gap",
+  "monthly-fixed",
+  "temporary",
+  "medical",
+  "disaster",
+] as const satisfies Record<ProgrammeKind, string>;
+const KIND_BY_NAME = Object.fromEntries(KIND_NAMES.map((name, kind) => [name, kind as ProgrammeKind]));
 
 const programmeView = z
   .object({
@@ -41,23 +42,17 @@ const programmeView = z
 export function programmeJson(programmeId: number, rule: ProgrammeRule) {
   return {
     programmeId,
+    ...ruleFields(rule),
     kind: KIND_NAMES[rule.kind],
     region: String(rule.region),
     amount: String(rule.amount),
     deductible: String(rule.deductible),
-    ratioBps: rule.ratioBps,
-    validityMonths: rule.validityMonths,
-    exitPeriods: rule.exitPeriods,
-    noticePeriod: rule.noticePeriod,
-    disputeWindow: rule.disputeWindow,
-    exclusionGroup: rule.exclusionGroup,
-    ruleVersion: rule.ruleVersion,
   };
 }
 
 const newProgramme = z
   .object({
-    kind: z.enum(["monthly-gap", "monthly-fixed", "temporary", "medical", "disaster"]),
+    kind: z.enum(KIND_NAMES),
     region: regionCode,
     amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     deductible: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),

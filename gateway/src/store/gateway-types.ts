@@ -45,10 +45,20 @@ export interface ApiKeyRow extends Required<NewApiKey> {
 
 // ---- Cases -------------------------------------------------------------------------------------------------
 
-/** The gateway's last known view of a case's chain status (lower-case names of `CaseStatus`). */
-export type CaseIndexStatus =
-  /** `pending-chain`: taken in and stored, not yet on chain (gateway/src/cases/submitter.ts retries). */
-  "pending-chain" | "submitted" | "in-notice" | "approved" | "suspended" | "exiting" | "rejected";
+/**
+ * The gateway's last known view of a case's chain status (lower-case names of `CaseStatus`), and `pending-chain`:
+ * taken in and stored, not yet on chain (gateway/src/cases/submitter.ts retries).
+ */
+export const CASE_INDEX_STATUSES = [
+  "pending-chain",
+  "submitted",
+  "in-notice",
+  "approved",
+  "suspended",
+  "exiting",
+  "rejected",
+] as const;
+export type CaseIndexStatus = (typeof CASE_INDEX_STATUSES)[number];
 
 export interface NewCaseIndex {
   /** bytes32 0x-hex, the case id on chain. */
@@ -83,13 +93,16 @@ export interface CaseQuery {
 
 // ---- Payout runs and payouts -------------------------------------------------------------------------------
 
-export type PayoutRunStatus = "pending" | "running" | "completed" | "failed";
+export const PAYOUT_RUN_STATUSES = ["pending", "running", "completed", "failed"] as const;
+export type PayoutRunStatus = (typeof PAYOUT_RUN_STATUSES)[number];
+export const PAYOUT_RUN_KINDS = ["monthly", "disaster"] as const;
+export type PayoutRunKind = (typeof PAYOUT_RUN_KINDS)[number];
 
 export interface NewPayoutRun {
   runId: string;
   /** Institution that started it. */
   actor: string;
-  kind: "monthly" | "disaster";
+  kind: PayoutRunKind;
   programmeId: number;
   period: number;
   /** bytes32: zero for monthly runs, the disaster id for relief runs. */
@@ -114,7 +127,8 @@ export interface PayoutRunRow extends NewPayoutRun {
   updatedAt: Date;
 }
 
-export type PayoutRowStatus = "paid" | "settled" | "failed";
+export const PAYOUT_ROW_STATUSES = ["paid", "settled", "failed"] as const;
+export type PayoutRowStatus = (typeof PAYOUT_ROW_STATUSES)[number];
 
 /** A payout the chain made, as the gateway recorded it from a run's or an event's transaction. */
 export interface NewPayout {
@@ -171,7 +185,8 @@ export interface BeneficiarySessionRow {
   createdAt: Date;
 }
 
-export type ReceiptRowOutcome = "confirmed" | "not-received";
+export const RECEIPT_ROW_OUTCOMES = ["confirmed", "not-received"] as const;
+export type ReceiptRowOutcome = (typeof RECEIPT_ROW_OUTCOMES)[number];
 
 /** A receipt the gateway signed for a beneficiary and attested on chain. */
 export interface NewReceipt {

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +11,7 @@ import { payoutIdOf } from "../../../gateway/src/payouts/ids";
 import { verifyReceiptBundle } from "../../../gateway/src/receipts/bundle";
 import { parseCanonicalReceipt } from "../../../gateway/src/receipts/receipt";
 import { type TestGateway, startTestGateway } from "../api/harness";
+import { filesIn, opensslSm2Verify } from "../crypto/openssl";
 import {
   TEKUN,
   TEKUN_AMOUNT,
@@ -264,30 +264,13 @@ describe("beneficiary API: one-time codes, sessions, payments, receipts, dispute
       expect(registered.keyDigest).to.equal(key.body.keyDigest);
 
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relief-receipt-"));
+      const { write } = filesIn(() => dir);
       try {
-        fs.writeFileSync(path.join(dir, "receipt.json"), confirmed.canonical);
-        fs.writeFileSync(path.join(dir, "receipt.sig"), Buffer.from(confirmed.signature, "base64"));
-        fs.writeFileSync(path.join(dir, "gateway.pem"), key.body.publicKeyPem);
-        const out = execFileSync(
-          "openssl",
-          [
-            "pkeyutl",
-            "-verify",
-            "-rawin",
-            "-digest",
-            "sm3",
-            "-pkeyopt",
-            "distid:1234567812345678",
-            "-pubin",
-            "-inkey",
-            "gateway.pem",
-            "-in",
-            "receipt.json",
-            "-sigfile",
-            "receipt.sig",
-          ],
-          { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
-        ).toString();
+        const out = opensslSm2Verify(
+          write("gateway.pem", key.body.publicKeyPem),
+          write("receipt.json", confirmed.canonical),
+          write("receipt.sig", Buffer.from(confirmed.signature, "base64")),
+        );
         expect(out).to.include("Signature Verified Successfully");
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,6 @@
  * these tests do not depend on the cases and payouts APIs), a funded pool, paid and settled payouts, and a private
  * anchoring worker so that tests decide when records get anchored.
  */
-import { id as keccakId } from "ethers";
 import { syntheticResidentId } from "../../../lib/resident-id";
 import { AnchoringWorker } from "../../../gateway/src/anchoring";
 import { GATEWAY_ACTORS } from "../../../gateway/src/context";
@@ -11,14 +10,14 @@ import { MONTHLY, type PayoutKey } from "../../../gateway/src/ledger";
 import { sealRecord, storeSealed } from "../../../gateway/src/records";
 import { LOCAL_REGIONS } from "../../../gateway/src/seed/local";
 import type { StoredRecord } from "../../../gateway/src/store";
+import { approveCase, digest, fundPool as fundPoolWith, passNotice, submitCase } from "../api/fixtures";
 import type { TestGateway } from "../api/harness";
 
-export const DAY = 86_400;
+export { DAY, digest } from "../api/fixtures";
+
 /** 特困供養 of the local seed: 80,000 fen a month, fixed. */
 export const TEKUN = 3;
 export const TEKUN_AMOUNT = 80_000n;
-
-export const digest = (label: string) => keccakId(label);
 
 /** A synthetic resident of 朝陽區. */
 export function residentId(sequence: number): string {
@@ -27,18 +26,7 @@ export function residentId(sequence: number): string {
 
 /** Moves `amount` from a fresh central appropriation down to the pool of `programmeId` (the seed's bureaus). */
 export async function fundPool(tg: TestGateway, programmeId: number, amount: bigint): Promise<void> {
-  const ledger = tg.gateway.ctx.ledger;
-  const ref = digest("budget-2026");
-  await ledger.appropriate("central-finance", amount, ref);
-  const steps: [string, bigint, bigint][] = [
-    ["central-finance", LOCAL_REGIONS.central, LOCAL_REGIONS.province],
-    ["province-finance", LOCAL_REGIONS.province, LOCAL_REGIONS.city],
-    ["city-finance", LOCAL_REGIONS.city, LOCAL_REGIONS.county],
-  ];
-  for (const [actor, fromRegion, toRegion] of steps) {
-    await ledger.allocate(actor, { fromRegion, toRegion, amount, referenceDigest: ref });
-  }
-  await ledger.fundProgramme("county-finance", { programmeId, amount, referenceDigest: ref });
+  await fundPoolWith(tg, programmeId, amount, digest("budget-2026"));
 }
 
 export interface TestCase {
@@ -72,39 +60,20 @@ export async function submittedCase(tg: TestGateway, resident: string, programme
     );
     return storeSealed(tx, sealed);
   });
-  await ctx.ledger.submitCase("township-caseworker", {
+  await submitCase(tg, {
     caseId,
     programmeId,
-    region: LOCAL_REGIONS.township,
     pseudonym,
     recordDigest: record.digest,
-  });
-  await ctx.ledger.reviewCase("township-caseworker", { caseId, passed: true, reasonDigest: digest("review ok") });
-  await ctx.store.putCase({
-    caseId,
-    programmeId,
-    regionCode: region,
-    pseudonym,
-    submitter: "township-caseworker",
     applicationRecordId: record.id,
-    status: "in-notice",
   });
   return { caseId, residentId: resident, pseudonym, record };
 }
 
 /** Ends the notice period on the chain's clock and approves the cases (特困: a fixed amount). */
 export async function approveCases(tg: TestGateway, cases: TestCase[], programmeId = TEKUN): Promise<void> {
-  const ctx = tg.gateway.ctx;
-  await tg.chain.increaseTime(7 * DAY + 60);
-  const { ruleVersion } = await ctx.ledger.programme(programmeId);
-  for (const c of cases) {
-    await ctx.ledger.approveCase("county-approver", {
-      caseId: c.caseId,
-      assessment: { householdSize: 1, incomePerHead: 0n, amount: 0n },
-      ruleVersion,
-    });
-    await ctx.store.setCaseStatus(c.caseId, "approved");
-  }
+  await passNotice(tg);
+  for (const c of cases) await approveCase(tg, c.caseId, programmeId);
 }
 
 /** Pays the current period of the cases; returns their payout keys. */

@@ -149,6 +149,13 @@ describe("cases API: taking applications in", function () {
     expect(replay.body).to.deep.equal(first.body);
     expect(other.status).to.equal(422);
     expect(other.body.error.code).to.equal("IDEMPOTENCY_KEY_REUSED");
+    const badKey = await t.http
+      .post("/v1/cases")
+      .set("Authorization", t.auth("township-caseworker"))
+      .set("Idempotency-Key", "bad key with spaces")
+      .send(application().body);
+    expect(badKey.status).to.equal(400);
+    expect(badKey.body.error).to.include({ code: "VALIDATION_FAILED", field: "headers.idempotency-key" });
     expect(await counts(t)).to.deep.equal(afterFirst);
     const pseudonym = t.gateway.ctx.keyring.pseudonym(body.applicant.residentId);
     expect(await t.gateway.ctx.store.listCases({ pseudonym })).to.have.length(1);

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -20,22 +19,17 @@ import {
   sm3,
 } from "../../../gateway/src/crypto";
 import { sm4CbcDecrypt, sm4CbcEncrypt } from "../../../gateway/src/crypto/sm4";
+import { filesIn, openssl, opensslSm2Sign, opensslSm2Verify } from "./openssl";
 
 /**
  * Interoperability with the openssl command line (3.0 here), on temporary files: keys, SM2 signatures with the
  * default ID 1234567812345678, GM/T 0009 SM2 ciphertexts, SM3, HMAC-SM3, SM4-CBC and the envelope layout. Skipped,
  * with a warning, where openssl is missing or has no SM2.
  */
-const DISTID = "distid:1234567812345678";
 
 describe("crypto interop with the openssl command line", function () {
   let dir = "";
-  const file = (name: string) => path.join(dir, name);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["pipe", "pipe", "pipe"] });
-  const write = (name: string, data: string | Uint8Array) => {
-    fs.writeFileSync(file(name), data);
-    return file(name);
-  };
+  const { file, write } = filesIn(() => dir);
 
   before(function () {
     try {
@@ -95,22 +89,11 @@ describe("crypto interop with the openssl command line", function () {
     const message = "payout 2026-03 case-0001 1200.00 CNY";
 
     it("our signature verifies with `openssl pkeyutl -verify -rawin -digest sm3 -pkeyopt distid:1234567812345678`", function () {
-      const out = openssl(
-        "pkeyutl",
-        "-verify",
-        "-rawin",
-        "-digest",
-        "sm3",
-        "-pkeyopt",
-        DISTID,
-        "-pubin",
-        "-inkey",
+      const out = opensslSm2Verify(
         write("pub.pem", ours.publicKey.toPem()),
-        "-sigfile",
-        write("sig", sm2Sign(ours.privateKey, message)),
-        "-in",
         write("msg", message),
-      ).toString();
+        write("sig", sm2Sign(ours.privateKey, message)),
+      );
       expect(out).to.include("Signature Verified Successfully");
     });
 
@@ -130,19 +113,7 @@ describe("crypto interop with the openssl command line", function () {
     });
 
     it("an openssl signature (`pkeyutl -sign -rawin -digest sm3 -pkeyopt distid:…`) verifies here", function () {
-      const signature = openssl(
-        "pkeyutl",
-        "-sign",
-        "-rawin",
-        "-digest",
-        "sm3",
-        "-pkeyopt",
-        DISTID,
-        "-inkey",
-        write("priv.pem", ours.privateKey.toPem()),
-        "-in",
-        write("msg", message),
-      );
+      const signature = opensslSm2Sign(write("priv.pem", ours.privateKey.toPem()), write("msg", message));
       expect(sm2Verify(ours.publicKey, message, signature)).to.equal(true);
       expect(sm2Verify(ours.publicKey, message + " ", signature)).to.equal(false);
     });

@@ -227,6 +227,7 @@ describe("payouts API: payout runs", function () {
     const again = await post("urban-1", { programmeId: URBAN });
     expect(again.status).to.equal(202);
     expect(again.body).to.deep.equal({ runId: urbanRun, status: "pending" });
+    expect(again.headers["idempotent-replayed"]).to.equal("true");
     await settleBackground(t);
     expect(await allRuns(t)).to.have.length(runsBefore);
     for (const caseId of batches.urban.ids) expect(await ledger.casePayouts(caseId)).to.have.length(1);

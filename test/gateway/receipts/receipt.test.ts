@@ -20,6 +20,7 @@ import type { AnchorRecord, Institution } from "../../../gateway/src/ledger/ledg
 import { Role } from "../../../lib/roles";
 import type { EvmLedger } from "../../../gateway/src/ledger";
 import { type Chain, REGION, deployedLedger } from "../ledger/anvil";
+import { filesIn, hasOpensslSm2, opensslSm2Sign, opensslSm2Verify } from "../crypto/openssl";
 import {
   RECEIPT_FORMAT,
   type ReceiptBody,
@@ -42,7 +43,14 @@ import {
 } from "../../../gateway/src/receipts/bundle";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
-const DISTID = "distid:1234567812345678";
+
+/** Runs `npm run verify-receipt`'s script with these arguments. */
+const run = (...args: string[]) =>
+  spawnSync("npx", ["ts-node", "--transpile-only", "scripts/verify-receipt.ts", ...args], {
+    cwd: REPO,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
 const ZERO = `0x${"0".repeat(64)}`;
 const RECEIPT_BOOK = getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3");
 const ANCHOR_LOG = getAddress("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512");
@@ -119,11 +127,7 @@ describe("receipts: relief-receipt-v1 and its bundle", function () {
   const pem = gateway.publicKey.toPem();
 
   let dir = "";
-  const file = (name: string) => path.join(dir, name);
-  const write = (name: string, data: string | Uint8Array) => {
-    fs.writeFileSync(file(name), data);
-    return file(name);
-  };
+  const { file, write } = filesIn(() => dir);
 
   before(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "relief-receipts-"));
@@ -255,12 +259,8 @@ describe("receipts: relief-receipt-v1 and its bundle", function () {
     });
 
     describe("with the openssl command line", function () {
-      const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["pipe", "pipe", "pipe"] });
-
       before(function () {
-        try {
-          openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2");
-        } catch {
+        if (!hasOpensslSm2()) {
           console.warn("    (skipped: no openssl with SM2 on PATH; the openssl receipt tests did not run)");
           this.skip();
         }
@@ -269,39 +269,19 @@ describe("receipts: relief-receipt-v1 and its bundle", function () {
       it("our receipt signature verifies with `openssl pkeyutl -verify -rawin -digest sm3 -pkeyopt distid:…`", function () {
         const signed = signReceipt(gateway.privateKey, body(gateway.privateKey, { outcome: "not-received" }));
         const verify = (message: string) =>
-          openssl(
-            "pkeyutl",
-            "-verify",
-            "-rawin",
-            "-digest",
-            "sm3",
-            "-pkeyopt",
-            DISTID,
-            "-pubin",
-            "-inkey",
+          opensslSm2Verify(
             write("gateway.pem", pem),
-            "-in",
             write("receipt.json", message),
-            "-sigfile",
             write("receipt.sig", Buffer.from(signed.signature, "base64")),
-          ).toString();
+          );
         expect(verify(signed.canonical)).to.include("Signature Verified Successfully");
         expect(() => verify(signed.canonical.replace("not-received", "confirmed"))).to.throw();
       });
 
       it("an openssl signature over the canonical bytes verifies here", function () {
         const canonical = receiptBytes(body(gateway.privateKey)).toString("utf8");
-        const der = openssl(
-          "pkeyutl",
-          "-sign",
-          "-rawin",
-          "-digest",
-          "sm3",
-          "-pkeyopt",
-          DISTID,
-          "-inkey",
+        const der = opensslSm2Sign(
           write("gateway-priv.pem", gateway.privateKey.toPem()),
-          "-in",
           write("receipt.json", canonical),
         );
         expect(sm2Verify(gateway.publicKey, canonical, der)).to.equal(true);
@@ -725,12 +705,6 @@ jq -r .signer.publicKeyPem "$BUNDLE" > gateway.pem`;
     });
 
     it("the CLI with --rpc --deployment --gateway-account: 0 on the valid bundle, 1 on a wrong account, 2 on a dead node", function () {
-      const run = (...args: string[]) =>
-        spawnSync("npx", ["ts-node", "--transpile-only", "scripts/verify-receipt.ts", ...args], {
-          cwd: REPO,
-          encoding: "utf8",
-          timeout: 60_000,
-        });
       const bundleFile = write("chain-bundle.json", JSON.stringify(bundle));
       const ok = run(
         bundleFile,
@@ -794,13 +768,6 @@ jq -r .signer.publicKeyPem "$BUNDLE" > gateway.pem`;
   });
 
   describe("scripts/verify-receipt.ts", function () {
-    const run = (...args: string[]) =>
-      spawnSync("npx", ["ts-node", "--transpile-only", "scripts/verify-receipt.ts", ...args], {
-        cwd: REPO,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
-
     it("exits 0 on a valid bundle, 1 on a tampered one, 2 on a usage error (offline)", function () {
       const signed = signReceipt(gateway.privateKey, body(gateway.privateKey));
       const bundle = receiptBundle(signed, pem, proofFor(receiptDigest(signed.canonical, signed.signature)));

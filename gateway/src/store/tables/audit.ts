@@ -1,10 +1,11 @@
-import type { Row, SqlValue } from "../driver";
+import type { Row } from "../driver";
 import { invariant } from "../errors";
 import { toDate, toInt, toJson, toText, toTextOrNull } from "../rows";
 import { AUDIT_RETENTION_MIN_DAYS, type AuditData } from "../store";
 import type { AuditEntry } from "../types";
 import { checkDate, checkInt, checkJson, checkLimit, checkOptionalText, checkText } from "../validate";
 import type { DataContext } from "./context";
+import { Where } from "./where";
 
 const COLUMNS = "id, at, actor, action, target, reason, details";
 const DAY_MS = 86_400_000;
@@ -41,21 +42,17 @@ export function auditData(ctx: DataContext): AuditData {
     },
 
     async listAudit(query = {}) {
-      const where: string[] = [];
-      const params: SqlValue[] = [];
-      const filter = (clause: string, value: SqlValue) => {
-        where.push(clause);
-        params.push(value);
-      };
-      if (query.since !== undefined) filter("at >= ?", checkDate(query.since, "since"));
-      if (query.until !== undefined) filter("at < ?", checkDate(query.until, "until"));
-      if (query.actor !== undefined) filter("actor = ?", checkText(query.actor, "actor"));
-      if (query.action !== undefined) filter("action = ?", checkText(query.action, "action"));
-      if (query.target !== undefined) filter("target = ?", checkText(query.target, "target", 500));
-      if (query.afterId !== undefined) filter("id > ?", checkInt(query.afterId, "afterId"));
-      params.push(checkLimit(query.limit));
-      const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")} `;
-      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM audit_log ${clause}ORDER BY id LIMIT ?`, params);
+      const where = new Where();
+      if (query.since !== undefined) where.add("at >= ?", checkDate(query.since, "since"));
+      if (query.until !== undefined) where.add("at < ?", checkDate(query.until, "until"));
+      if (query.actor !== undefined) where.add("actor = ?", checkText(query.actor, "actor"));
+      if (query.action !== undefined) where.add("action = ?", checkText(query.action, "action"));
+      if (query.target !== undefined) where.add("target = ?", checkText(query.target, "target", 500));
+      if (query.afterId !== undefined) where.add("id > ?", checkInt(query.afterId, "afterId"));
+      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM audit_log ${where.sql}ORDER BY id LIMIT ?`, [
+        ...where.params,
+        checkLimit(query.limit),
+      ]);
       return rows.map(toAuditEntry);
     },
 

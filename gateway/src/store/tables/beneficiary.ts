@@ -1,6 +1,12 @@
 import type { Row } from "../driver";
 import { StoreError, invariant } from "../errors";
-import type { BeneficiaryCodeRow, BeneficiarySessionRow, ReceiptRow, ReceiptRowOutcome } from "../gateway-types";
+import {
+  type BeneficiaryCodeRow,
+  type BeneficiarySessionRow,
+  RECEIPT_ROW_OUTCOMES,
+  type ReceiptRow,
+  type ReceiptRowOutcome,
+} from "../gateway-types";
 import { toDate, toDateOrNull, toInt, toText, toTextOrNull } from "../rows";
 import type { BeneficiaryData } from "../store";
 import { checkDate, checkHex32, checkOneOf, checkText } from "../validate";
@@ -9,7 +15,6 @@ import type { DataContext } from "./context";
 const CODE_COLUMNS = "pseudonym, code_digest, expires_at, failures, locked_until, created_at";
 const SESSION_COLUMNS = "token_digest, pseudonym, expires_at, created_at";
 const RECEIPT_COLUMNS = "payout_id, case_id, outcome, record_id, receipt_json, signature, tx_hash, created_at";
-const OUTCOMES: readonly ReceiptRowOutcome[] = ["confirmed", "not-received"];
 /** Largest receipt JSON, in bytes. */
 export const MAX_RECEIPT_BYTES = 16_384;
 /** Longest signature text (a base64 DER SM2 signature is under 100 characters). */
@@ -161,7 +166,7 @@ export function beneficiaryData(ctx: DataContext): BeneficiaryData {
         [
           checkText(receipt.payoutId, "payoutId"),
           checkHex32(receipt.caseId, "caseId"),
-          checkOneOf(receipt.outcome, OUTCOMES, "outcome"),
+          checkOneOf(receipt.outcome, RECEIPT_ROW_OUTCOMES, "outcome"),
           checkText(receipt.recordId, "record id"),
           checkReceiptJson(receipt.receiptJson),
           checkSignature(receipt.signature),

@@ -1,23 +1,15 @@
-import type { Row, SqlValue } from "../driver";
+import type { Row } from "../driver";
 import { StoreError } from "../errors";
-import type { CaseIndexRow, CaseIndexStatus } from "../gateway-types";
+import { CASE_INDEX_STATUSES, type CaseIndexRow, type CaseIndexStatus } from "../gateway-types";
 import { toDate, toInt, toText } from "../rows";
 import type { CasesData } from "../store";
 import { checkHex32, checkInt, checkLimit, checkOneOf, checkText } from "../validate";
 import type { DataContext } from "./context";
 import { withinRegionCondition } from "./regions";
+import { Where } from "./where";
 
 const COLUMNS =
   "case_id, programme_id, region_code, pseudonym, submitter, application_record_id, status, created_at, updated_at";
-export const CASE_STATUSES: readonly CaseIndexStatus[] = [
-  "pending-chain",
-  "submitted",
-  "in-notice",
-  "approved",
-  "suspended",
-  "exiting",
-  "rejected",
-];
 
 function toCase(row: Row): CaseIndexRow {
   return {
@@ -46,7 +38,7 @@ export function casesData(ctx: DataContext): CasesData {
           checkHex32(entry.pseudonym, "pseudonym"),
           checkText(entry.submitter, "submitter", 64),
           checkText(entry.applicationRecordId, "applicationRecordId"),
-          checkOneOf(entry.status, CASE_STATUSES, "status"),
+          checkOneOf(entry.status, CASE_INDEX_STATUSES, "status"),
           now,
           now,
         ],
@@ -60,33 +52,25 @@ export function casesData(ctx: DataContext): CasesData {
     },
 
     async listCases(query = {}) {
-      const where: string[] = [];
-      const params: SqlValue[] = [];
-      const filter = (clause: string, value: SqlValue) => {
-        where.push(clause);
-        params.push(value);
-      };
+      const where = new Where();
       if (query.withinRegion !== undefined) {
-        const condition = withinRegionCondition("region_code", checkInt(query.withinRegion, "withinRegion"));
-        if (condition !== undefined) {
-          where.push(condition.sql);
-          params.push(...condition.params);
-        }
+        where.condition(withinRegionCondition("region_code", checkInt(query.withinRegion, "withinRegion")));
       }
-      if (query.programmeId !== undefined) filter("programme_id = ?", checkInt(query.programmeId, "programmeId"));
-      if (query.status !== undefined) filter("status = ?", checkOneOf(query.status, CASE_STATUSES, "status"));
-      if (query.pseudonym !== undefined) filter("pseudonym = ?", checkHex32(query.pseudonym, "pseudonym"));
-      if (query.afterCaseId !== undefined) filter("case_id > ?", checkText(query.afterCaseId, "afterCaseId"));
-      params.push(checkLimit(query.limit));
-      const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")} `;
-      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM cases ${clause}ORDER BY case_id LIMIT ?`, params);
+      if (query.programmeId !== undefined) where.add("programme_id = ?", checkInt(query.programmeId, "programmeId"));
+      if (query.status !== undefined) where.add("status = ?", checkOneOf(query.status, CASE_INDEX_STATUSES, "status"));
+      if (query.pseudonym !== undefined) where.add("pseudonym = ?", checkHex32(query.pseudonym, "pseudonym"));
+      if (query.afterCaseId !== undefined) where.add("case_id > ?", checkText(query.afterCaseId, "afterCaseId"));
+      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM cases ${where.sql}ORDER BY case_id LIMIT ?`, [
+        ...where.params,
+        checkLimit(query.limit),
+      ]);
       return rows.map(toCase);
     },
 
     async setCaseStatus(caseId, status) {
       const rows = await ctx.db.all(
         `UPDATE cases SET status = ?, updated_at = ? WHERE case_id = ? RETURNING ${COLUMNS}`,
-        [checkOneOf(status, CASE_STATUSES, "status"), ctx.now(), checkHex32(caseId, "caseId")],
+        [checkOneOf(status, CASE_INDEX_STATUSES, "status"), ctx.now(), checkHex32(caseId, "caseId")],
       );
       if (rows.length === 0) throw new StoreError("NOT_FOUND", "no such case");
       return toCase(rows[0]);

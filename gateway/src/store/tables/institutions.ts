@@ -1,6 +1,6 @@
 import { getAddress } from "ethers";
 import { Role } from "../../../../lib/roles";
-import type { Row, SqlValue } from "../driver";
+import type { Row } from "../driver";
 import { StoreError, invariant } from "../errors";
 import type { ApiKeyRow, InstitutionRow } from "../gateway-types";
 import { toDate, toDateOrNull, toInt, toText, toTextOrNull } from "../rows";
@@ -8,6 +8,7 @@ import type { InstitutionsData } from "../store";
 import { checkHex32, checkInt, checkOptionalText, checkText } from "../validate";
 import type { DataContext } from "./context";
 import { containingRegionCondition } from "./regions";
+import { Where } from "./where";
 
 const COLUMNS = "id, name, role, region_code, account, active, created_at";
 const KEY_COLUMNS = "key_id, institution_id, secret_digest, label, created_at, revoked_at";
@@ -99,26 +100,18 @@ export function institutionsData(ctx: DataContext): InstitutionsData {
     },
 
     async listInstitutions(filter = {}) {
-      const where: string[] = [];
-      const params: SqlValue[] = [];
-      if (filter.role !== undefined) {
-        where.push("role = ?");
-        params.push(checkInt(filter.role, "role"));
-      }
+      const where = new Where();
+      if (filter.role !== undefined) where.add("role = ?", checkInt(filter.role, "role"));
       if (filter.containingRegion !== undefined) {
-        const condition = containingRegionCondition(
-          "region_code",
-          checkInt(filter.containingRegion, "containingRegion"),
+        where.condition(
+          containingRegionCondition("region_code", checkInt(filter.containingRegion, "containingRegion")),
         );
-        where.push(condition.sql);
-        params.push(...condition.params);
       }
       if (filter.activeOnly !== undefined) {
         invariant(typeof filter.activeOnly === "boolean", "INVALID_ARGUMENT", "activeOnly must be a boolean");
-        if (filter.activeOnly) where.push("active = 1");
+        if (filter.activeOnly) where.condition({ sql: "active = 1", params: [] });
       }
-      const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")} `;
-      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM institutions ${clause}ORDER BY id`, params);
+      const rows = await ctx.db.all(`SELECT ${COLUMNS} FROM institutions ${where.sql}ORDER BY id`, where.params);
       return rows.map(toInstitution);
     },
 

@@ -1,18 +1,22 @@
 import type { Row, SqlValue } from "../driver";
 import { StoreError, invariant } from "../errors";
-import type {
-  NewPayout,
-  NewPayoutRun,
-  PayoutRow,
-  PayoutRowStatus,
-  PayoutRunRow,
-  PayoutRunStatus,
+import {
+  type NewPayout,
+  type NewPayoutRun,
+  PAYOUT_ROW_STATUSES,
+  PAYOUT_RUN_KINDS,
+  PAYOUT_RUN_STATUSES,
+  type PayoutRow,
+  type PayoutRowStatus,
+  type PayoutRunRow,
+  type PayoutRunStatus,
 } from "../gateway-types";
 import { toDate, toInt, toJson, toText, toTextOrNull } from "../rows";
 import type { PayoutsData } from "../store";
 import { checkHex32, checkInt, checkJson, checkLimit, checkOneOf, checkOptionalText, checkText } from "../validate";
 import type { DataContext } from "./context";
 import { withinRegionCondition } from "./regions";
+import { Where } from "./where";
 
 const RUN_COLUMNS =
   "run_id, actor, kind, programme_id, period, event_id, region_code, status, listed, paid, skipped, total, result, " +
@@ -20,9 +24,6 @@ const RUN_COLUMNS =
 const PAYOUT_COLUMNS =
   "payout_id, case_id, period, event_id, programme_id, region_code, amount, run_id, tx_hash, block_number, status, " +
   "bank_ref_digest, created_at, updated_at";
-const RUN_KINDS: readonly NewPayoutRun["kind"][] = ["monthly", "disaster"];
-export const PAYOUT_RUN_STATUSES: readonly PayoutRunStatus[] = ["pending", "running", "completed", "failed"];
-export const PAYOUT_STATUSES: readonly PayoutRowStatus[] = ["paid", "settled", "failed"];
 /** Largest run `result` JSON, in bytes. */
 export const MAX_RUN_RESULT_BYTES = 65_536;
 /** Payouts per INSERT statement of `putPayouts` (14 parameters each: well under both databases' limits). */
@@ -116,7 +117,7 @@ export function payoutsData(ctx: DataContext): PayoutsData {
         [
           checkText(run.runId, "runId"),
           checkText(run.actor, "actor", 64),
-          checkOneOf(run.kind, RUN_KINDS, "kind"),
+          checkOneOf(run.kind, PAYOUT_RUN_KINDS, "kind"),
           checkInt(run.programmeId, "programmeId"),
           checkInt(run.period, "period"),
           checkHex32(run.eventId, "eventId"),
@@ -200,37 +201,28 @@ export function payoutsData(ctx: DataContext): PayoutsData {
     },
 
     async listPayouts(query = {}) {
-      const where: string[] = [];
-      const params: SqlValue[] = [];
-      const filter = (clause: string, value: SqlValue) => {
-        where.push(clause);
-        params.push(value);
-      };
-      if (query.caseId !== undefined) filter("case_id = ?", checkHex32(query.caseId, "caseId"));
+      const where = new Where();
+      if (query.caseId !== undefined) where.add("case_id = ?", checkHex32(query.caseId, "caseId"));
       if (query.withinRegion !== undefined) {
-        const condition = withinRegionCondition("region_code", checkInt(query.withinRegion, "withinRegion"));
-        if (condition !== undefined) {
-          where.push(condition.sql);
-          params.push(...condition.params);
-        }
+        where.condition(withinRegionCondition("region_code", checkInt(query.withinRegion, "withinRegion")));
       }
-      if (query.programmeId !== undefined) filter("programme_id = ?", checkInt(query.programmeId, "programmeId"));
-      if (query.period !== undefined) filter("period = ?", checkInt(query.period, "period"));
-      if (query.status !== undefined) filter("status = ?", checkOneOf(query.status, PAYOUT_STATUSES, "status"));
-      if (query.runId !== undefined) filter("run_id = ?", checkText(query.runId, "runId"));
-      if (query.afterPayoutId !== undefined) filter("payout_id > ?", checkText(query.afterPayoutId, "afterPayoutId"));
-      params.push(checkLimit(query.limit));
-      const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")} `;
-      const rows = await ctx.db.all(
-        `SELECT ${PAYOUT_COLUMNS} FROM payouts ${clause}ORDER BY payout_id LIMIT ?`,
-        params,
-      );
+      if (query.programmeId !== undefined) where.add("programme_id = ?", checkInt(query.programmeId, "programmeId"));
+      if (query.period !== undefined) where.add("period = ?", checkInt(query.period, "period"));
+      if (query.status !== undefined) where.add("status = ?", checkOneOf(query.status, PAYOUT_ROW_STATUSES, "status"));
+      if (query.runId !== undefined) where.add("run_id = ?", checkText(query.runId, "runId"));
+      if (query.afterPayoutId !== undefined) {
+        where.add("payout_id > ?", checkText(query.afterPayoutId, "afterPayoutId"));
+      }
+      const rows = await ctx.db.all(`SELECT ${PAYOUT_COLUMNS} FROM payouts ${where.sql}ORDER BY payout_id LIMIT ?`, [
+        ...where.params,
+        checkLimit(query.limit),
+      ]);
       return rows.map(toPayout);
     },
 
     async setPayoutStatus(payoutId, update) {
       const sets = ["status = ?"];
-      const params: SqlValue[] = [checkOneOf(update.status, PAYOUT_STATUSES, "status")];
+      const params: SqlValue[] = [checkOneOf(update.status, PAYOUT_ROW_STATUSES, "status")];
       if (update.bankRefDigest !== undefined) {
         sets.push("bank_ref_digest = ?");
         params.push(update.bankRefDigest === null ? null : checkHex32(update.bankRefDigest, "bankRefDigest"));
