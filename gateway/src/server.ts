@@ -47,7 +47,8 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     options.deployment ??
     loadDeployment(path.resolve(process.env.RELIEF_DEPLOYMENT_FILE ?? path.join(config.dataDir, "deployment.json")));
   const store =
-    options.store ?? (await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, now }));
+    // The configuration decides (it read DATABASE_URL already); the store must not consult the environment again.
+    options.store ?? (await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, now }, {}));
   const closers: (() => Promise<void>)[] = [() => store.close()];
   try {
     const keyring = await Keyring.open({ dir: config.keysDir, store });
