@@ -13,6 +13,11 @@
  * the same MTH (the property tests check it against the recursive definition). An inclusion proof is the
  * audit path of RFC 9162 section 2.1.3.1, sibling hashes from the leaf upward, in the order
  * `MerkleLog.verifyInclusion` consumes them.
+ *
+ * A consistency proof (RFC 9162 section 2.1.4, RFC 6962 section 2.1.2 `PROOF(m, D[n])`) shows that the tree of
+ * the first m leaves is a prefix of the tree of n leaves: nothing of the first m was changed, removed or reordered.
+ * The off-chain log of anchors (gateway/src/audit/checkpoints.ts) uses it; the empty tree's head is
+ * keccak256 of no bytes ({@link EMPTY_ROOT}, RFC 9162's `MTH({}) = HASH()`), and every tree extends it.
  */
 import { concat, isHexString, keccak256 } from "ethers";
 import { CodedError } from "./errors";
@@ -167,4 +172,134 @@ export function verifyInclusion(
     sn >>= 1n;
   }
   return sn === 0n && r === root.toLowerCase();
+}
+
+/** The head of the empty tree: keccak256 of zero bytes (RFC 9162 `MTH({}) = HASH()`). */
+export const EMPTY_ROOT = keccak256(new Uint8Array(0));
+
+function largestPowerOfTwoBelow(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/**
+ * MTH(D[start:end]) of a built tree, for any range the RFC 6962 recursion visits inside the first `end` leaves:
+ * an aligned range of 2^h leaves, or an aligned range cut off by the end of the tree, is a node of `levels[h]`;
+ * any other range splits at its largest power of two, as the definition does.
+ */
+function rangeRoot(tree: MerkleTree, start: number, end: number): string {
+  const size = end - start;
+  if (size === 1) return tree.levels[0][start];
+  let h = 0;
+  while (2 ** h < size) h++;
+  const width = 2 ** h;
+  if (start % width === 0 && (size === width || end === tree.size) && h < tree.levels.length) {
+    return tree.levels[h][start / width];
+  }
+  const k = largestPowerOfTwoBelow(size);
+  return nodeHash(rangeRoot(tree, start, start + k), rangeRoot(tree, start + k, end));
+}
+
+/** MTH(D[0:size]) of a built tree: its root, or the head of a prefix of it. Throws unless 1 ≤ size ≤ tree.size. */
+export function prefixRoot(source: MerkleTree | readonly string[], size: number): string {
+  const tree = isTree(source) ? source : buildTree(source);
+  if (!Number.isSafeInteger(size) || size < 1 || size > tree.size) {
+    throw new MerkleError("INDEX_OUT_OF_RANGE", `a prefix of ${size} leaves is outside a tree of ${tree.size} leaves`);
+  }
+  return rangeRoot(tree, 0, size);
+}
+
+/**
+ * The consistency proof between the tree of the first `oldSize` leaves and the tree of the first `newSize` leaves
+ * of `source` (RFC 6962 section 2.1.2 `PROOF(m, D[n])`): node hashes, as {@link verifyConsistency} takes them. Empty
+ * when `oldSize` is 0 or equals `newSize`. Throws INDEX_OUT_OF_RANGE unless 0 ≤ oldSize ≤ newSize ≤ the tree's size.
+ */
+export function consistencyProof(source: MerkleTree | readonly string[], oldSize: number, newSize: number): string[] {
+  const tree = isTree(source) ? source : buildTree(source);
+  const valid = (n: number) => Number.isSafeInteger(n) && n >= 0;
+  if (!valid(oldSize) || !valid(newSize) || oldSize > newSize || newSize > tree.size || newSize === 0) {
+    throw new MerkleError(
+      "INDEX_OUT_OF_RANGE",
+      `no consistency proof from ${oldSize} to ${newSize} leaves in a tree of ${tree.size} leaves`,
+    );
+  }
+  if (oldSize === 0 || oldSize === newSize) return [];
+  // SUBPROOF(m, D[start:end], b), iteratively: each step appends one node, so collect and keep the order.
+  const proof: string[] = [];
+  let m = oldSize;
+  let start = 0;
+  let end = newSize;
+  let complete = true;
+  const tail: string[] = [];
+  while (m !== end - start) {
+    const k = largestPowerOfTwoBelow(end - start);
+    if (m <= k) {
+      tail.push(rangeRoot(tree, start + k, end));
+      end = start + k;
+    } else {
+      tail.push(rangeRoot(tree, start, start + k));
+      start += k;
+      m -= k;
+      complete = false;
+    }
+  }
+  // SUBPROOF(m, D[m], b): {} when b is still true (the old tree is this very subtree), else {MTH(D[m])}.
+  if (!complete) proof.push(rangeRoot(tree, start, end));
+  for (let i = tail.length - 1; i >= 0; i--) proof.push(tail[i]);
+  return proof;
+}
+
+/**
+ * Whether `proof` shows that the tree of `newSize` leaves with head `newRoot` extends the tree of `oldSize` leaves
+ * with head `oldRoot` (RFC 9162 section 2.1.4.2, step for step). `oldSize` 0 needs an empty proof and
+ * {@link EMPTY_ROOT} as `oldRoot`; equal sizes need an empty proof and equal roots. A proof that does not verify gives
+ * `false`; malformed input (not 32-byte hex, a negative or fractional size) throws a {@link MerkleError}.
+ */
+export function verifyConsistency(
+  oldSize: number | bigint,
+  newSize: number | bigint,
+  oldRoot: string,
+  newRoot: string,
+  proof: readonly string[],
+): boolean {
+  requireHash(oldRoot, "old root");
+  requireHash(newRoot, "new root");
+  if (!Array.isArray(proof)) throw new MerkleError("INVALID_HASH", "a consistency proof is an array of hashes");
+  proof.forEach((p, i) => requireHash(p, `proof element ${i}`));
+  const m = toCount(oldSize, "old size");
+  const n = toCount(newSize, "new size");
+  const first = oldRoot.toLowerCase();
+  const second = newRoot.toLowerCase();
+  if (m > n) return false;
+  if (m === 0n) return proof.length === 0 && first === EMPTY_ROOT;
+  if (m === n) return proof.length === 0 && first === second;
+  if (proof.length === 0) return false;
+  // Step 2: an old tree that is a complete subtree is its own first node.
+  const path = (m & (m - 1n)) === 0n ? [first, ...proof] : [...proof];
+  let fn = m - 1n;
+  let sn = n - 1n;
+  while ((fn & 1n) === 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  let fr = path[0].toLowerCase();
+  let sr = fr;
+  for (let i = 1; i < path.length; i++) {
+    const c = path[i];
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  return fr === first && sr === second && sn === 0n;
 }

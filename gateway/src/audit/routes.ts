@@ -13,6 +13,7 @@ import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
 import { limit, parse, programmeId, reason, regionCode } from "../http/validate";
 import type { AuditEntry } from "../store";
 import { readAuditLog } from "./audit-log";
+import { bundleRoutes } from "./bundle-routes";
 import { auditedDecrypt } from "./decrypt";
 import { fundTrail } from "./fund-trail";
 import { verifyRecord } from "./verification";
@@ -178,6 +179,7 @@ function auditEntryJson(e: AuditEntry) {
 
 export function auditRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Router {
   const r = Router();
+  r.use(bundleRoutes(ctx, registry));
 
   registry.registerPath({
     method: "get",
