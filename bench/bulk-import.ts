@@ -6,13 +6,14 @@
  *
  * - chosen: the production path, `sealApplication` (gateway/src/cases/sealing.ts: `sealRecord` with a real `Keyring`
  *   behind a `KekCache`; Node's OpenSSL SM4-CBC + HMAC-SM3, data keys wrapped under the holders' KEKs) and
- *   `storeSealed` for each record;
+ *   `storeSealedMany` for each transaction's records (multi-row INSERTs, as `importCases` stores them);
  * - baseline, "sm-crypto 0.5.8 alone for everything": the same envelope construction and byte layout (v1
  *   SM4-CBC-HMAC-SM3: keys derived with HMAC-SM3, SM4-CBC with PKCS#7, HMAC-SM3 tag; SM3 record digest) computed
  *   with sm-crypto's `sm4.encrypt(…, { mode: "cbc", iv })` and `sm3(…, { key })`, and every data key SM2-encrypted
  *   straight to each holder's public key with `sm2.doEncrypt` (no KEK layer; the raw C1C3C2 bytes are the wrapped
  *   key). Its envelopes parse and open with `openData` (checked on the first record), its digests match
- *   (`storeSealed` checks them), so it is stored by the same `storeSealed` into the same columns with the same kinds.
+ *   (`storeSealedMany` checks them), so it is stored by the same `storeSealedMany` into the same columns with the same
+ *   kinds.
  *
  * Randomness (data keys, IVs) is Node's CSPRNG in both. Inputs are validated with `applicationSchema` beforehand,
  * outside the timed part.
@@ -59,7 +60,7 @@ import {
   type SealedRecord,
   encodeRecordHeader,
   newRecordId,
-  storeSealed,
+  storeSealedMany,
 } from "../gateway/src/records";
 import { LOCAL_INSTITUTIONS } from "../gateway/src/seed/local";
 import { type Dialect, type JsonValue, type Store, openPostgresStore, openSqliteStore } from "../gateway/src/store";
@@ -70,7 +71,7 @@ export const HOUSEHOLDS_PER_TRANSACTION = 500;
 const CASEWORKER = "township-caseworker";
 
 export interface ImportRun {
-  /** chosen: sealApplication + storeSealed; baseline: sm-crypto only; import-csv: the whole `importCases`. */
+  /** chosen: sealApplication + storeSealedMany; baseline: sm-crypto only; import-csv: the whole `importCases`. */
   pipeline: "chosen" | "baseline" | "import-csv";
   implementation: string;
   dialect: Dialect;
@@ -189,9 +190,7 @@ async function runPipeline(
     const sealed: SealedRecord[] = [];
     for (const input of batch) sealed.push(...sealedList(await seal(newCaseId(), input)));
     const t1 = performance.now();
-    await target.store.transaction(async (tx) => {
-      for (const s of sealed) await storeSealed(tx, s);
-    });
+    await target.store.transaction((tx) => storeSealedMany(tx, sealed));
     const t2 = performance.now();
     sealMs += t1 - t0;
     storeMs += t2 - t1;
@@ -223,7 +222,7 @@ async function runPipeline(
   };
 }
 
-/** The production path: `sealApplication` (KEK-wrapped data keys, OpenSSL) + `storeSealed`. */
+/** The production path: `sealApplication` (KEK-wrapped data keys, OpenSSL) + `storeSealedMany`. */
 export async function importChosen(target: ImportTarget, households: ApplicationInput[]): Promise<ImportRun> {
   const { inputs, ms } = validate(households);
   const keks = new KekCache(target.keyring);
@@ -233,7 +232,7 @@ export async function importChosen(target: ImportTarget, households: Application
     );
     return {
       pipeline: "chosen",
-      implementation: "sealApplication + storeSealed (OpenSSL SM4-CBC + HMAC-SM3, KEK-wrapped data keys)",
+      implementation: "sealApplication + storeSealedMany (OpenSSL SM4-CBC + HMAC-SM3, KEK-wrapped data keys)",
       validateMs: ms,
       ...run,
     };
@@ -277,7 +276,7 @@ export async function importCsv(
   const keysPerHousehold = Object.values(grants).reduce((n, g) => n + g.length, 0);
   return {
     pipeline: "import-csv",
-    implementation: "importCases (CSV parse + checks + sealApplication + storeSealed + case index + audit)",
+    implementation: "importCases (CSV parse + checks + sealApplication + storeSealedMany + putCases + appendAudits)",
     dialect: ctx.store.dialect,
     households: outcome.imported,
     records,
@@ -380,7 +379,7 @@ class BaselineSealer {
   }
 }
 
-/** The sm-crypto-only pipeline (see the file comment), stored by the same `storeSealed`. */
+/** The sm-crypto-only pipeline (see the file comment), stored by the same `storeSealedMany`. */
 export async function importBaseline(target: ImportTarget, households: ApplicationInput[]): Promise<ImportRun> {
   const { inputs, ms } = validate(households);
   const sealer = new BaselineSealer(await holderPublicKeys(target), target.holders);
@@ -388,7 +387,7 @@ export async function importBaseline(target: ImportTarget, households: Applicati
   await checkBaseline(target, sealer);
   return {
     pipeline: "baseline",
-    implementation: "sm-crypto 0.5.8 only (sm4 CBC, sm3 HMAC, sm2.doEncrypt per holder) + storeSealed",
+    implementation: "sm-crypto 0.5.8 only (sm4 CBC, sm3 HMAC, sm2.doEncrypt per holder) + storeSealedMany",
     validateMs: ms,
     ...run,
   };

@@ -14,6 +14,7 @@ import { limit, parse, programmeId, reason, regionCode } from "../http/validate"
 import type { AuditEntry } from "../store";
 import { readAuditLog } from "./audit-log";
 import { bundleRoutes } from "./bundle-routes";
+import { sweepRoutes } from "./sweep-routes";
 import { auditedDecrypt } from "./decrypt";
 import { fundTrail } from "./fund-trail";
 import { verifyRecord } from "./verification";
@@ -180,6 +181,7 @@ function auditEntryJson(e: AuditEntry) {
 export function auditRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Router {
   const r = Router();
   r.use(bundleRoutes(ctx, registry));
+  r.use(sweepRoutes(ctx, registry));
 
   registry.registerPath({
     method: "get",

@@ -20,14 +20,42 @@ import type { HouseholdMember } from "./application";
 import { INDEX_STATUS } from "./rules";
 import { HolderDirectory, sealRecertification } from "./sealing";
 import { auditOpened, currentRecords, visibleCase } from "./service";
+import { awaitSubmission, recordedOutcome } from "./submitter";
 
-/** The index entry of a case that is on chain, visible to the caller. */
+/** How long a decision on a case that is still `pending-chain` waits for the case's submission, ms. */
+export const SUBMIT_FIRST_MS = 20_000;
+
+/**
+ * The index entry of a case that is on chain, visible to the caller. A case still `pending-chain` (intake answers
+ * before the chain has it) is submitted first, or its submission in flight awaited, up to {@link SUBMIT_FIRST_MS}:
+ * 503 CHAIN_UNAVAILABLE if the chain is unreachable or slower than that (nothing was changed on it), 409
+ * LEDGER_REJECTED if the chain refused the case (then or earlier: such a case is not on chain).
+ */
 async function onChainCase(ctx: GatewayContext, p: InstitutionPrincipal, caseId: string): Promise<CaseIndexRow> {
   const row = await visibleCase(ctx, p, caseId);
-  if (row.status === "pending-chain") {
-    throw new ApiError("CONFLICT", "the case is not on chain yet (it is waiting for the chain); retry later");
+  if (row.status === "rejected") {
+    // Refused when it was submitted: not on chain. Rejected on chain: the chain answers the call.
+    const refused = await recordedOutcome(ctx, row);
+    if (refused.status !== "rejected") return row;
+    throw new ApiError("LEDGER_REJECTED", `the ledger refused the case: ${refused.ledgerCode}`, {
+      ledgerCode: refused.ledgerCode,
+    });
   }
-  return row;
+  if (row.status !== "pending-chain") return row;
+  const outcome = await awaitSubmission(ctx, caseId, SUBMIT_FIRST_MS);
+  if (outcome === undefined || outcome.status === "pending-chain") {
+    throw new ApiError(
+      "CHAIN_UNAVAILABLE",
+      "the case is waiting for the chain, which is unreachable; nothing was changed on it; retry later",
+      { retryAfter: 5 },
+    );
+  }
+  if (outcome.status === "rejected") {
+    throw new ApiError("LEDGER_REJECTED", `the ledger refused the case: ${outcome.ledgerCode}`, {
+      ledgerCode: outcome.ledgerCode,
+    });
+  }
+  return (await ctx.store.getCase(caseId)) ?? row;
 }
 
 export const reasonDigest = (ctx: GatewayContext, reason: string): string => ctx.keyring.digestSecret("reason", reason);

@@ -8,8 +8,9 @@ import { Role } from "../../../lib/roles";
 import { requireInstitution } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError } from "../http/errors";
-import { idempotencyHeader, idempotencyOf, once, send } from "../http/idempotency";
+import { REPLAYED_HEADER, idempotencyHeader, idempotencyOf, onceInTransaction, send } from "../http/idempotency";
 import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
+import { applyWait, preferWaitHeader, preferredWait } from "../http/prefer";
 import { bytes32, fen, limit, parse, reason } from "../http/validate";
 import type { CaseRecord } from "../ledger";
 import { CASE_INDEX_STATUSES, type CaseIndexRow, type OutboxEntry, type StoredRecord } from "../store";
@@ -25,9 +26,11 @@ import {
 } from "./lifecycle";
 import { INDEX_STATUS } from "./rules";
 import {
+  awaitIntake,
   caseDetails,
   caseState,
   createCase,
+  MAX_INTAKE_WAIT_S,
   importCases,
   listVisibleCases,
   paymentDetails,
@@ -186,10 +189,19 @@ export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rout
     path: "/v1/cases",
     summary: "Take an application in (caseworker): sealed off chain, submitted on chain with the manifest's digest",
     description:
-      "201 when the chain has the case; 202 `pending-chain` when the chain is unreachable (the data is stored and " +
-      "resubmitted in the background). 409 CONFLICT when the applicant has a live case in an exclusive programme.",
+      "202 `pending-chain` once the application is stored (records, outbox, index entry and the idempotent " +
+      "response in one transaction); the case goes on chain in the background, within moments when the chain " +
+      "answers, later when it is unreachable. With `Prefer: wait=<seconds>` (at most " +
+      `${MAX_INTAKE_WAIT_S}) the gateway waits that long for the chain: 201 \`submitted\` with the transaction, ` +
+      "409 LEDGER_REJECTED if the chain refused the case (it is then `rejected`; its records stay), or 202 if the " +
+      "chain has not answered in time (`Preference-Applied: wait=<seconds>` when the wait was honoured). A replay " +
+      "of an `Idempotency-Key` returns the stored 202, which the same `Prefer: wait` turns into the chain's answer. " +
+      "Lifecycle calls on a `pending-chain` case submit it first. 409 CONFLICT when the applicant has a live case " +
+      "in an exclusive programme.",
     request: {
-      headers: idempotencyHeader(false, "optional; replays return the first response"),
+      headers: idempotencyHeader(false, "optional; replays return the first response").merge(
+        preferWaitHeader(MAX_INTAKE_WAIT_S, "wait for the chain's answer"),
+      ),
       ...body(applicationSchema.openapi("Application")),
     },
     responses: {
@@ -197,10 +209,10 @@ export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rout
         z.object({
           caseId: z.string(),
           status: z.literal("submitted"),
-          txHash: z.string(),
+          txHash: z.string().nullable().openapi({ description: "null if an earlier attempt put it on chain" }),
           records: z.array(recordRef),
         }),
-        "on chain",
+        "on chain (only with `Prefer: wait`)",
       ),
       202: json(
         z.object({ caseId: z.string(), status: z.literal("pending-chain"), records: z.array(recordRef) }),
@@ -212,7 +224,15 @@ export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rout
   r.post("/cases", async (req, res) => {
     const p = requireInstitution(res, Role.Caseworker);
     const input = parse(applicationSchema, req.body);
-    send(res, await once(ctx, p, "case", idempotencyOf(req, res, false), () => createCase(ctx, p, input)));
+    const wait = preferredWait(req, MAX_INTAKE_WAIT_S);
+    const answer = await onceInTransaction(p, "case", idempotencyOf(req, res, false), (idempotency) =>
+      createCase(ctx, p, input, idempotency),
+    );
+    applyWait(res, wait);
+    if (wait === undefined) return send(res, answer);
+    // Marked before waiting: a replay whose wait ends in a refusal is still a replay.
+    if (answer.replayed) res.setHeader(REPLAYED_HEADER, "true");
+    send(res, await awaitIntake(ctx, answer, wait * 1000));
   });
 
   registry.registerPath({

@@ -6,15 +6,21 @@
  * The gateway refuses earlier: any case of the person in the group that is not rejected (pending, in review, in
  * notice, approved, suspended) blocks a new one, and so does an exiting case until its last period has passed.
  *
- * Rules are read from the chain and remembered per gateway; when the chain is unreachable, the last rule read is used,
- * so an application can still be taken in (it waits as `pending-chain`; the chain checks the rule again on submission).
+ * Rules are read from the chain and remembered per gateway for {@link RULE_TTL_MS} (intake does not ask the chain for
+ * the rule of every application); when the chain is unreachable, the last rule read is used, so an application can
+ * still be taken in (it waits as `pending-chain`; the chain checks the rule again on submission). What intake uses a
+ * rule for is its region and exclusion group; approval and re-certification read the rule from the chain each time,
+ * and the chain refuses a rule version that is not the programme's current one.
  */
 import { CaseStatus } from "../../../lib/roles";
 import type { GatewayContext } from "../context";
 import { LedgerError, LedgerUnavailableError, type ProgrammeRule } from "../ledger";
 import type { CaseIndexRow, CaseIndexStatus, StoreData } from "../store";
 
-const rules = new WeakMap<GatewayContext, Map<number, ProgrammeRule>>();
+/** How long a rule read from the chain is used without asking again, ms. */
+export const RULE_TTL_MS = 10_000;
+
+const rules = new WeakMap<GatewayContext, Map<number, { rule: ProgrammeRule; readAt: number }>>();
 
 /** The index status of a chain status. */
 export const INDEX_STATUS: Record<CaseStatus, CaseIndexStatus | undefined> = {
@@ -35,21 +41,28 @@ export const INDEX_STATUS: Record<CaseStatus, CaseIndexStatus | undefined> = {
 export async function programmeRule(ctx: GatewayContext, programmeId: number): Promise<ProgrammeRule | undefined> {
   let known = rules.get(ctx);
   if (known === undefined) rules.set(ctx, (known = new Map()));
+  const remembered = known.get(programmeId);
+  const now = Date.now();
+  if (remembered !== undefined && now - remembered.readAt < RULE_TTL_MS) return remembered.rule;
   try {
     const rule = await ctx.ledger.programme(programmeId);
-    known.set(programmeId, rule);
+    known.set(programmeId, { rule, readAt: now });
     return rule;
   } catch (error) {
     if (error instanceof LedgerError && error.code === "LedgerUnknownProgramme") return undefined;
-    const remembered = known.get(programmeId);
-    if (error instanceof LedgerUnavailableError && remembered !== undefined) return remembered;
+    if (error instanceof LedgerUnavailableError && remembered !== undefined) return remembered.rule;
     throw error;
   }
 }
 
 /** The remembered rules (no chain call), by programme id. */
 export function rememberedRules(ctx: GatewayContext): ReadonlyMap<number, ProgrammeRule> {
-  return rules.get(ctx) ?? new Map();
+  return new Map([...(rules.get(ctx) ?? new Map()).entries()].map(([id, r]) => [id, r.rule]));
+}
+
+/** Forgets the remembered rules of `ctx` (the next intake asks the chain), e.g. after a rule change. */
+export function forgetRules(ctx: GatewayContext): void {
+  rules.delete(ctx);
 }
 
 /**

@@ -5,10 +5,10 @@
  * Taking an application in: the caller's region must contain the application's, the programme must exist and its
  * region contain the application's, and the applicant must have no live case in the programme's exclusion group
  * (rules.ts). Then the application is sealed into four records (sealing.ts), stored with the case index entry
- * (`pending-chain`) and a `case.received` audit entry in one transaction, and submitted to the chain with the
- * manifest's digest. The data is safe before the chain is asked: if the chain is unreachable the case stays
- * `pending-chain` and the submitter sends it later; if the chain refuses, the case is marked `rejected` (records are
- * never deleted: their digests are anchored).
+ * (`pending-chain`), a `case.received` audit entry and the request's idempotent response in one transaction, and
+ * submitted to the chain with the manifest's digest in the background (submitter.ts). The data is safe before the
+ * chain is asked: if the chain is unreachable the case stays `pending-chain` and the submitter sends it later; if
+ * the chain refuses, the case is marked `rejected` (records are never deleted: their digests are anchored).
  */
 import { randomBytes } from "node:crypto";
 import { contains } from "../../../lib/regions";
@@ -16,9 +16,9 @@ import { Role } from "../../../lib/roles";
 import { assertInRegion, inRegion, type InstitutionPrincipal } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError } from "../http/errors";
-import { CommittedRefusal } from "../http/idempotency";
+import type { TxIdempotency } from "../http/idempotency";
 import { type CaseRecord, LedgerUnavailableError, type ProgrammeRule } from "../ledger";
-import { openRecord, storeSealed } from "../records";
+import { openRecord, storeSealed, storeSealedMany } from "../records";
 import type {
   CaseIndexRow,
   CaseIndexStatus,
@@ -40,10 +40,16 @@ import {
   sealedList,
   type CaseHolders,
 } from "./sealing";
-import { kickCaseSubmitter, type SubmitOutcome, submitToChain } from "./submitter";
+import { awaitSubmission, kickCaseSubmitter, submitInBackground } from "./submitter";
 
 /** Households stored per transaction by an import. */
 export const IMPORT_CHUNK = 500;
+/**
+ * Households sealed between two turns of the event loop while the chunk before is stored: 63 turns a chunk, more than
+ * the ~52 statements of its transaction; yielding after every household would also hand the background submitter
+ * 500 turns a chunk, and an import's wall time its work.
+ */
+const SEAL_YIELD_EVERY = 8;
 
 const EXCLUSIVE_CASE_MESSAGE = "an active case exists for this person in an exclusive programme";
 
@@ -86,6 +92,43 @@ async function storeApplication(
   });
 }
 
+/** {@link storeApplication} for many applications of one submitter at once, in a few multi-row statements. */
+async function storeApplications(
+  tx: StoreData,
+  submitter: string,
+  source: "api" | "csv",
+  entries: { caseId: string; input: ApplicationInput; pseudonym: string; sealed: SealedApplication }[],
+): Promise<void> {
+  await storeSealedMany(
+    tx,
+    entries.flatMap((e) => sealedList(e.sealed)),
+  );
+  await tx.putCases(
+    entries.map(({ caseId, input, pseudonym, sealed }) => ({
+      caseId,
+      programmeId: input.programmeId,
+      regionCode: Number(input.region),
+      pseudonym,
+      submitter,
+      applicationRecordId: sealed.application.record.id,
+      status: "pending-chain" as const,
+    })),
+  );
+  await tx.appendAudits(
+    entries.map(({ caseId, input, sealed }) => ({
+      actor: submitter,
+      action: "case.received",
+      target: caseId,
+      details: {
+        source,
+        programmeId: input.programmeId,
+        region: input.region,
+        records: sealedList(sealed).map((s) => s.record.id),
+      },
+    })),
+  );
+}
+
 /** The programme of an application, checked against its region; VALIDATION_FAILED otherwise. */
 async function checkedProgramme(ctx: GatewayContext, input: ApplicationInput): Promise<ProgrammeRule> {
   const rule = await programmeRule(ctx, input.programmeId);
@@ -99,14 +142,17 @@ async function checkedProgramme(ctx: GatewayContext, input: ApplicationInput): P
 }
 
 /**
- * `POST /v1/cases`: takes an application in and submits it. 201 when the chain has it, 202 when it waits for the
- * chain; 409 CONFLICT for a duplicate enrolment (nothing stored); 409 LEDGER_REJECTED (a {@link CommittedRefusal}:
- * the records are stored and the case marked rejected) when the chain refuses.
+ * `POST /v1/cases`: takes an application in. The idempotency key's reservation, the sealed records, their outbox
+ * entries, the index entry, the audit entry and the idempotent response commit in one transaction (`idempotency`:
+ * see `onceInTransaction`); the case's submission to the chain is then started (submitter.ts) and the answer is 202
+ * `pending-chain` at once. {@link awaitIntake} turns it into the chain's answer for a client that asked to wait. 409
+ * CONFLICT for a duplicate enrolment (nothing stored).
  */
 export async function createCase(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
   input: ApplicationInput,
+  idempotency: TxIdempotency,
 ): Promise<IdempotentResponse> {
   assertInRegion(p, BigInt(input.region), "the application's region");
   const rule = await checkedProgramme(ctx, input);
@@ -116,40 +162,59 @@ export async function createCase(
   const caseId = newCaseId();
   const holders = await new HolderDirectory(ctx.store).holders(p.id, Number(input.region));
   const sealed = await sealApplication(ctx.keyring, caseId, input, holders);
+  const accepted: IdempotentResponse = {
+    status: 202,
+    body: { caseId, status: "pending-chain", records: recordRefs(sealed) },
+  };
   await ctx.store.transaction(async (tx) => {
+    // First: a replay of this request ends here (and stores nothing).
+    await idempotency.begin(tx);
     // Checked again inside the transaction: a concurrent application for the same person commits first or waits.
     if (blockingCase(await casesOfPerson(tx, pseudonym), input.programmeId, rule.exclusionGroup, facts)) {
       throw new ApiError("CONFLICT", EXCLUSIVE_CASE_MESSAGE);
     }
     await storeApplication(tx, caseId, input, pseudonym, p.id, sealed, "api");
+    await idempotency.complete(tx, accepted);
   });
-  const records = recordRefs(sealed);
+  submitInBackground(ctx, {
+    caseId,
+    programmeId: input.programmeId,
+    regionCode: Number(input.region),
+    pseudonym,
+    submitter: p.id,
+    recordDigest: sealed.application.record.digest,
+  });
+  return accepted;
+}
 
-  let outcome: SubmitOutcome;
-  try {
-    outcome = await submitToChain(ctx, {
-      caseId,
-      programmeId: input.programmeId,
-      regionCode: Number(input.region),
-      pseudonym,
-      submitter: p.id,
-      recordDigest: sealed.application.record.digest,
-    });
-  } catch (error) {
-    // Stored already: whatever went wrong on the way to the chain, the submitter tries again.
-    const e = error as { name?: string; code?: string };
-    ctx.log.error({ caseId, errName: e?.name, errCode: e?.code }, "case kept for the chain: submission failed");
-    outcome = { status: "pending-chain", reason: "error" };
-  }
-  if (outcome.status === "pending-chain") {
-    return { status: 202, body: { caseId, status: "pending-chain", records } };
-  }
+/** The longest `Prefer: wait` honoured on intake, s. */
+export const MAX_INTAKE_WAIT_S = 30;
+
+/**
+ * An intake answer (fresh or replayed) once the chain has answered, for a client that waits up to `ms`: a 202
+ * `pending-chain` becomes 201 `submitted` with the transaction when the chain has the case, or 409 LEDGER_REJECTED
+ * when it refused it (the case is then `rejected`; its records stay); it stays 202 if the chain has not answered in
+ * time (the submission goes on). Other answers are returned as they are.
+ */
+export async function awaitIntake(
+  ctx: GatewayContext,
+  answer: IdempotentResponse,
+  ms: number,
+): Promise<IdempotentResponse> {
+  const body = answer.body as { caseId?: unknown; status?: unknown; records?: JsonValue } | null;
+  if (answer.status !== 202 || body?.status !== "pending-chain" || typeof body.caseId !== "string") return answer;
+  const caseId = body.caseId;
+  const outcome = await awaitSubmission(ctx, caseId, ms);
+  if (outcome === undefined || outcome.status === "pending-chain") return answer;
   if (outcome.status === "rejected") {
-    throw new CommittedRefusal("LEDGER_REJECTED", `the ledger refused the case: ${outcome.ledgerCode}`, {
+    throw new ApiError("LEDGER_REJECTED", `the ledger refused the case: ${outcome.ledgerCode}`, {
       ledgerCode: outcome.ledgerCode,
     });
   }
-  return { status: 201, body: { caseId, status: outcome.status, txHash: outcome.txHash ?? null, records } };
+  return {
+    status: 201,
+    body: { caseId, status: outcome.status, txHash: outcome.txHash ?? null, records: body.records ?? [] },
+  };
 }
 
 // ---- CSV import ----------------------------------------------------------------------------------------------
@@ -182,8 +247,14 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
   };
   const enrolled = new Set<string>();
   const accepted: { input: ApplicationInput; pseudonym: string }[] = [];
+  // The index entries of every applicant of the file, read in a few statements rather than one per household.
+  const pseudonymOf = parsed.households.map((h) => ctx.keyring.pseudonym(h.application.applicant.residentId));
+  const casesOf = new Map<string, CaseIndexRow[]>();
+  for (const c of await ctx.store.listCasesOfPseudonyms([...new Set(pseudonymOf)])) {
+    casesOf.set(c.pseudonym, [...(casesOf.get(c.pseudonym) ?? []), c]);
+  }
 
-  for (const { householdRef, rows: rowNumbers, application: input } of parsed.households) {
+  for (const [i, { householdRef, rows: rowNumbers, application: input }] of parsed.households.entries()) {
     const selfIndex = input.household.members.findIndex((m) => m.relation === "self");
     const row = rowNumbers[Math.max(selfIndex, 0)];
     const fail = (field: string, code: string, message: string) =>
@@ -201,7 +272,7 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
       fail("region", IMPORT_ERROR.OUTSIDE_PROGRAMME, "the household's region is outside the programme's region");
       continue;
     }
-    const pseudonym = ctx.keyring.pseudonym(input.applicant.residentId);
+    const pseudonym = pseudonymOf[i];
     const group = programme.exclusionGroup;
     if (group !== 0) {
       const key = `${pseudonym}:${group}`;
@@ -214,7 +285,7 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
         continue;
       }
       enrolled.add(key);
-      const existing = await casesOfPerson(ctx.store, pseudonym);
+      const existing = casesOf.get(pseudonym) ?? [];
       if (
         existing.length > 0 &&
         blockingCase(existing, input.programmeId, group, await exclusionFacts(ctx, existing, ruleOf))
@@ -233,17 +304,27 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
   const caseIds: string[] = [];
   const directory = new HolderDirectory(ctx.store);
   const keks = new KekCache(ctx.keyring);
+  type Chunk = { caseId: string; input: ApplicationInput; pseudonym: string; sealed: SealedApplication }[];
+  const seal = async (start: number): Promise<Chunk> => {
+    const chunk: Chunk = [];
+    for (const { input, pseudonym } of accepted.slice(start, start + IMPORT_CHUNK)) {
+      const caseId = newCaseId();
+      const holders: CaseHolders = await directory.holders(p.id, Number(input.region));
+      chunk.push({ caseId, input, pseudonym, sealed: await sealApplication(keks, caseId, input, holders) });
+      // Let the transaction of the chunk before go on meanwhile: its statements' answers are I/O callbacks.
+      if (chunk.length % SEAL_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return chunk;
+  };
+  // Each chunk is sealed (CPU, here) while the one before is stored (mostly the database's time on PostgreSQL);
+  // transactions still commit one after the other, in order.
+  let next: Promise<Chunk> | undefined;
   try {
     for (let start = 0; start < accepted.length; start += IMPORT_CHUNK) {
-      const chunk: { caseId: string; input: ApplicationInput; pseudonym: string; sealed: SealedApplication }[] = [];
-      for (const { input, pseudonym } of accepted.slice(start, start + IMPORT_CHUNK)) {
-        const caseId = newCaseId();
-        const holders: CaseHolders = await directory.holders(p.id, Number(input.region));
-        chunk.push({ caseId, input, pseudonym, sealed: await sealApplication(keks, caseId, input, holders) });
-      }
-      await ctx.store.transaction(async (tx) => {
-        for (const h of chunk) await storeApplication(tx, h.caseId, h.input, h.pseudonym, p.id, h.sealed, "csv");
-      });
+      const chunk = await (next ?? seal(start));
+      next = start + IMPORT_CHUNK < accepted.length ? seal(start + IMPORT_CHUNK) : undefined;
+      next?.catch(() => undefined); // handled when awaited: not an unhandled rejection while this chunk is stored
+      await ctx.store.transaction((tx) => storeApplications(tx, p.id, "csv", chunk));
       caseIds.push(...chunk.map((h) => h.caseId));
     }
   } catch (error) {
@@ -260,6 +341,7 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
     }
     throw error;
   } finally {
+    await next?.catch(() => undefined); // a chunk being sealed when a transaction failed: dropped
     await keks.wipe();
   }
   await ctx.store.appendAudit({ actor: p.id, action: "cases.imported", details: { imported: caseIds.length } });

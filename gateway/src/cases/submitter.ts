@@ -1,22 +1,36 @@
 /**
- * Puts stored cases on chain. A case is stored before the chain is asked (service.ts), so a case whose submission
- * did not get through (the chain was unreachable, or an import stored thousands at once) waits as `pending-chain`;
- * the case submitter resubmits those in the background, every few seconds and whenever an import wakes it.
+ * Puts stored cases on chain. A case is stored (`pending-chain`) before the chain is asked (service.ts); intake then
+ * starts its submission here without waiting for it, and answers 202. The submission of one case runs once per
+ * gateway at a time: whoever needs it (the intake that stored it, a client that sent `Prefer: wait`, a lifecycle
+ * call on the case, the background round) joins the one in flight.
+ *
+ * Submissions are pipelined: up to {@link WINDOW} at once, and the ledger numbers one actor's transactions and sends
+ * them one after another without waiting for each receipt (ledger/evm-rpc.ts `TxSender`), so a burst of intake goes
+ * on chain in as many blocks as the chain makes, not one round trip each. Nothing here holds a request: an intake
+ * that does not wait returns as soon as its transaction has committed.
+ *
+ * Cases whose submission did not get through (the chain was unreachable, the gateway stopped, an import stored
+ * thousands at once) are resubmitted by the background submitter, every few seconds and whenever an import wakes it,
+ * oldest id first, keeping the window full. After the chain was found unreachable, intake leaves new cases to those
+ * rounds for {@link BACKOFF_MS}, and submissions queued before that moment are not tried (they stay pending for the
+ * next round).
  *
  * A resubmission the chain answers with LedgerCaseExists was mined before without the gateway hearing of it: if the
  * chain holds this case's manifest digest and pseudonym, the chain's status is taken. Any other refusal marks the
  * case `rejected` (its records stay: their digests are anchored). An unreachable chain ends the round; the next round
- * tries again. Rounds of one gateway never overlap, so no case is sent twice at once.
+ * tries again. Rounds of one gateway never overlap, and a case is never sent twice at once by one gateway.
  */
 import type { GatewayContext } from "../context";
 import { type CaseRecord, LedgerError, LedgerUnavailableError, type TxResult } from "../ledger";
-import type { CaseIndexRow, CaseIndexStatus } from "../store";
+import type { CaseIndexRow, CaseIndexStatus, StoreData } from "../store";
 import { INDEX_STATUS } from "./rules";
 
-/** Cases submitted at once (the ledger sends them one after another per actor and waits for them together). */
-const CONCURRENCY = 16;
+/** Most submissions in flight at once per gateway (one actor's are sent one after another, receipts awaited apart). */
+export const WINDOW = 32;
 /** Default pause between rounds. */
 export const SUBMIT_INTERVAL_MS = 3_000;
+/** After the chain was found unreachable, intake leaves new cases to the background rounds for this long. */
+const BACKOFF_MS = 1_000;
 
 /** What the chain made of a stored case's submission. */
 export type SubmitOutcome =
@@ -24,16 +38,180 @@ export type SubmitOutcome =
   | { status: "rejected"; ledgerCode: string }
   | { status: "pending-chain"; reason: string };
 
+/** What a submission needs of a stored case. */
+export type StoredCase = Pick<CaseIndexRow, "caseId" | "programmeId" | "regionCode" | "pseudonym" | "submitter"> & {
+  recordDigest: string;
+};
+
+/** Most outcomes recorded in one store transaction. */
+const RECORD_BATCH = 256;
+/**
+ * How long an outcome nobody waits for may wait to be recorded with others (one commit for a batch, not one each);
+ * an outcome a caller waits for (`Prefer: wait`, a lifecycle call) is recorded at once.
+ */
+const RECORD_DELAY_MS = 50;
+
+/** A write of an outcome to the index and the audit log, waiting for its transaction. */
+interface Write {
+  write: (tx: StoreData) => Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface SubmitterState {
+  /** The submission in flight of each case. */
+  inFlight: Map<string, Promise<SubmitOutcome>>;
+  /** Submissions holding a slot of the window, and those waiting for one. */
+  running: number;
+  queue: (() => void)[];
+  /** When a submission last found the chain unreachable (epoch ms; 0: not since it last answered). */
+  unavailableAt: number;
+  /** Outcomes waiting to be recorded, the recording under way or its timer, and how many callers wait. */
+  writes: Write[];
+  recording: Promise<void> | undefined;
+  timer: NodeJS.Timeout | undefined;
+  waiting: number;
+}
+
+const states = new WeakMap<GatewayContext, SubmitterState>();
+
+function stateOf(ctx: GatewayContext): SubmitterState {
+  let s = states.get(ctx);
+  if (s === undefined) {
+    s = {
+      inFlight: new Map(),
+      running: 0,
+      queue: [],
+      unavailableAt: 0,
+      writes: [],
+      recording: undefined,
+      timer: undefined,
+      waiting: 0,
+    };
+    states.set(ctx, s);
+  }
+  return s;
+}
+
+async function acquire(s: SubmitterState): Promise<void> {
+  if (s.running < WINDOW) {
+    s.running += 1;
+    return;
+  }
+  await new Promise<void>((resolve) => s.queue.push(resolve));
+}
+
+/** Hands the slot to the next waiter, if any. */
+function release(s: SubmitterState): void {
+  const next = s.queue.shift();
+  if (next) next();
+  else s.running -= 1;
+}
+
+/**
+ * Records an outcome (`write` inside a store transaction); resolves once it has committed. Outcomes are gathered
+ * for up to {@link RECORD_DELAY_MS} (none when a caller waits for one), and those that arrive while a recording
+ * waits for the store or runs join it or the next: pipelined submissions are recorded a batch a commit, not one
+ * each. If a batch fails, its writes are retried one transaction each.
+ */
+function record(ctx: GatewayContext, write: (tx: StoreData) => Promise<void>): Promise<void> {
+  const s = stateOf(ctx);
+  return new Promise<void>((resolve, reject) => {
+    s.writes.push({ write, resolve, reject });
+    scheduleRecording(ctx, s, s.waiting > 0);
+  });
+}
+
+function scheduleRecording(ctx: GatewayContext, s: SubmitterState, now: boolean): void {
+  if (s.recording || s.writes.length === 0) return;
+  if (!now) {
+    s.timer ??= setTimeout(() => {
+      s.timer = undefined;
+      scheduleRecording(ctx, s, true);
+    }, RECORD_DELAY_MS);
+    return;
+  }
+  clearTimeout(s.timer);
+  s.timer = undefined;
+  s.recording = recordAll(ctx, s).finally(() => {
+    s.recording = undefined;
+    scheduleRecording(ctx, s, s.waiting > 0);
+  });
+}
+
+async function recordAll(ctx: GatewayContext, s: SubmitterState): Promise<void> {
+  while (s.writes.length > 0) {
+    let batch: Write[] = [];
+    try {
+      await ctx.store.transaction(async (tx) => {
+        // Taken when the store is ours: what arrived while waiting for it joins.
+        batch = s.writes.splice(0, RECORD_BATCH);
+        for (const w of batch) await w.write(tx);
+      });
+      for (const w of batch) w.resolve();
+    } catch (error) {
+      if (batch.length <= 1) {
+        for (const w of batch) w.reject(error);
+        if (batch.length === 0) for (const w of s.writes.splice(0)) w.reject(error);
+        continue;
+      }
+      for (const w of batch) {
+        try {
+          await ctx.store.transaction((tx) => w.write(tx));
+          w.resolve();
+        } catch (each) {
+          w.reject(each);
+        }
+      }
+    }
+  }
+}
+
+const errorFields = (error: unknown) => {
+  const e = error as { name?: string; code?: string };
+  return { errName: e?.name, errCode: e?.code };
+};
+
+/**
+ * The submission of case `caseId`: the one in flight, or `submit` started now in a slot of the window. A submission
+ * queued for a slot when the chain was then found unreachable is not tried (`pending-chain`).
+ */
+function claim(ctx: GatewayContext, caseId: string, submit: () => Promise<SubmitOutcome>): Promise<SubmitOutcome> {
+  const s = stateOf(ctx);
+  const existing = s.inFlight.get(caseId);
+  if (existing) return existing;
+  const queuedAt = Date.now();
+  const run = (async (): Promise<SubmitOutcome> => {
+    await acquire(s);
+    try {
+      if (s.unavailableAt > queuedAt) return { status: "pending-chain", reason: "unreachable" };
+      return await submit();
+    } finally {
+      release(s);
+    }
+  })();
+  s.inFlight.set(caseId, run);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  ctx.background.add(settled);
+  void settled.then(() => {
+    if (s.inFlight.get(caseId) === run) s.inFlight.delete(caseId);
+    ctx.background.delete(settled);
+  });
+  return run;
+}
+
 /**
  * Submits a stored `pending-chain` case and records the outcome in the index and the audit log: `submitted` (audit
  * `case.submitted`); already on chain with this manifest (an earlier attempt was mined without our hearing of it:
  * the chain's status is taken); refused (`rejected`, audit `case.refused-on-chain`); or the chain is unreachable
- * (left `pending-chain`). Other errors are thrown, the case left pending.
+ * (left `pending-chain`). Other errors are thrown, the case left pending. Callers go through {@link claim} (one
+ * submission per case at a time); tests may call it directly.
  */
-export async function submitToChain(
-  ctx: GatewayContext,
-  c: Pick<CaseIndexRow, "caseId" | "programmeId" | "regionCode" | "pseudonym" | "submitter"> & { recordDigest: string },
-): Promise<SubmitOutcome> {
+export async function submitToChain(ctx: GatewayContext, c: StoredCase): Promise<SubmitOutcome> {
+  const s = stateOf(ctx);
   const submission = {
     caseId: c.caseId,
     programmeId: c.programmeId,
@@ -45,8 +223,10 @@ export async function submitToChain(
   let existing: CaseRecord | null = null;
   try {
     mined = await ctx.ledger.submitCase(c.submitter, submission);
+    s.unavailableAt = 0;
   } catch (error) {
     if (error instanceof LedgerUnavailableError) {
+      s.unavailableAt = Date.now();
       ctx.log.warn({ caseId: c.caseId, reason: error.reason }, "case kept for the chain: unreachable");
       return { status: "pending-chain", reason: error.reason };
     }
@@ -65,7 +245,7 @@ export async function submitToChain(
     }
     const ours = existing !== null && existing.recordDigest === c.recordDigest && existing.pseudonym === c.pseudonym;
     if (!ours) {
-      await ctx.store.transaction(async (tx) => {
+      await record(ctx, async (tx) => {
         await tx.setCaseStatus(c.caseId, "rejected");
         await tx.appendAudit({
           actor: c.submitter,
@@ -80,7 +260,7 @@ export async function submitToChain(
   const status: Exclude<CaseIndexStatus, "pending-chain"> = existing
     ? ((INDEX_STATUS[existing.status] ?? "submitted") as Exclude<CaseIndexStatus, "pending-chain">)
     : "submitted";
-  await ctx.store.transaction(async (tx) => {
+  await record(ctx, async (tx) => {
     await tx.setCaseStatus(c.caseId, status);
     await tx.appendAudit({
       actor: c.submitter,
@@ -90,6 +270,71 @@ export async function submitToChain(
     });
   });
   return status === "rejected" ? { status, ledgerCode: "LedgerCaseExists" } : { status, txHash: mined?.txHash };
+}
+
+/**
+ * What the chain made of the submission of a case that is no longer `pending-chain`, from the audit log: refused
+ * (`case.refused-on-chain`), or submitted (`case.submitted`, with its transaction if the gateway sent it).
+ */
+export async function recordedOutcome(ctx: GatewayContext, row: CaseIndexRow): Promise<SubmitOutcome> {
+  if (row.status === "rejected") {
+    const [refused] = await ctx.store.listAudit({ target: row.caseId, action: "case.refused-on-chain", limit: 1 });
+    if (refused) {
+      const code = (refused.details as { ledgerCode?: unknown } | null)?.ledgerCode;
+      return { status: "rejected", ledgerCode: typeof code === "string" ? code : "TransactionReverted" };
+    }
+  }
+  const [submitted] = await ctx.store.listAudit({ target: row.caseId, action: "case.submitted", limit: 1 });
+  const txHash = (submitted?.details as { txHash?: unknown } | null | undefined)?.txHash;
+  return { status: "submitted", ...(typeof txHash === "string" && { txHash }) };
+}
+
+/** Submits the case as stored now: the chain's outcome, or (no longer pending) the recorded one. */
+async function submitStored(ctx: GatewayContext, caseId: string): Promise<SubmitOutcome> {
+  const row = await ctx.store.getCase(caseId);
+  if (!row) throw new Error(`case ${caseId} is not in the index`);
+  if (row.status !== "pending-chain") return recordedOutcome(ctx, row);
+  const manifest = await ctx.store.getRecord(row.applicationRecordId);
+  if (!manifest) throw new Error(`case ${caseId}: its application record is missing`);
+  return submitToChain(ctx, { ...row, recordDigest: manifest.digest });
+}
+
+/**
+ * Starts the submission of a case intake has just stored (`pending-chain`, committed), without waiting for it. If
+ * the chain was found unreachable moments ago, the case is left to the background rounds.
+ */
+export function submitInBackground(ctx: GatewayContext, c: StoredCase): void {
+  if (Date.now() - stateOf(ctx).unavailableAt < BACKOFF_MS) return;
+  claim(ctx, c.caseId, () => submitToChain(ctx, c)).catch((error: unknown) => {
+    ctx.log.error({ caseId: c.caseId, ...errorFields(error) }, "case kept for the chain: submission failed");
+  });
+}
+
+/**
+ * The outcome of case `caseId`'s submission within `ms`: it joins the submission in flight, or submits the case
+ * now if it is still `pending-chain` (or reads the recorded outcome if it is not). Undefined if there is no outcome
+ * within `ms` (the submission goes on). Throws what the submission throws (not a ledger refusal: that is an outcome).
+ */
+export async function awaitSubmission(
+  ctx: GatewayContext,
+  caseId: string,
+  ms: number,
+): Promise<SubmitOutcome | undefined> {
+  const s = stateOf(ctx);
+  s.waiting += 1;
+  // Someone waits: what is gathered is recorded now (this case's outcome may be among it).
+  if (s.timer) scheduleRecording(ctx, s, true);
+  const run = claim(ctx, caseId, () => submitStored(ctx, caseId));
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([run, expired]);
+  } finally {
+    clearTimeout(timer);
+    s.waiting -= 1;
+  }
 }
 
 export interface SubmitRound {
@@ -121,25 +366,30 @@ export function submitPendingCases(ctx: GatewayContext, limit = 500): Promise<Su
   return run;
 }
 
+/** One round: the pending cases listed now, {@link WINDOW} at a time (a new one as soon as one is done). */
 async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
   const pending = await ctx.store.listCases({ status: "pending-chain", limit });
   const result: SubmitRound = { submitted: 0, rejected: 0, pending: pending.length, unavailable: false };
-  for (let i = 0; i < pending.length && !result.unavailable; i += CONCURRENCY) {
-    const outcomes = await Promise.allSettled(pending.slice(i, i + CONCURRENCY).map((c) => resubmit(ctx, c)));
-    for (const o of outcomes) {
-      if (o.status === "rejected") {
-        const e = o.reason as { name?: string; code?: string };
-        ctx.log.error({ errName: e?.name, errCode: e?.code }, "case submission failed");
+  let next = 0;
+  const lane = async () => {
+    while (next < pending.length && !result.unavailable) {
+      const c = pending[next++];
+      let outcome: SubmitOutcome;
+      try {
+        outcome = await claim(ctx, c.caseId, () => submitStored(ctx, c.caseId));
+      } catch (error) {
+        ctx.log.error({ caseId: c.caseId, ...errorFields(error) }, "case submission failed");
         continue;
       }
-      if (o.value.status === "pending-chain") result.unavailable = true;
+      if (outcome.status === "pending-chain") result.unavailable = true;
       else {
         result.pending -= 1;
-        if (o.value.status === "rejected") result.rejected += 1;
+        if (outcome.status === "rejected") result.rejected += 1;
         else result.submitted += 1;
       }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, pending.length) }, lane));
   if (result.submitted + result.rejected > 0) {
     ctx.log.info(
       { submitted: result.submitted, rejected: result.rejected, pending: result.pending },
@@ -147,12 +397,6 @@ async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
     );
   }
   return result;
-}
-
-async function resubmit(ctx: GatewayContext, c: CaseIndexRow): Promise<SubmitOutcome> {
-  const manifest = await ctx.store.getRecord(c.applicationRecordId);
-  if (!manifest) throw new Error(`case ${c.caseId}: its application record is missing`);
-  return submitToChain(ctx, { ...c, recordDigest: manifest.digest });
 }
 
 export interface CaseSubmitter {
@@ -190,8 +434,7 @@ export function startCaseSubmitter(ctx: GatewayContext, options: { intervalMs?: 
         again ||= r.pending > 0 && !r.unavailable && r.submitted + r.rejected > 0;
       })
       .catch((error: unknown) => {
-        const e = error as { name?: string; code?: string };
-        ctx.log.warn({ errName: e?.name, errCode: e?.code }, "case submitter round failed");
+        ctx.log.warn(errorFields(error), "case submitter round failed");
       })
       .finally(() => {
         running = undefined;
@@ -224,8 +467,7 @@ export function kickCaseSubmitter(ctx: GatewayContext): void {
   const submitter = submitters.get(ctx);
   if (submitter) return submitter.kick();
   const p = submitPendingCases(ctx).catch((error: unknown) => {
-    const e = error as { name?: string; code?: string };
-    ctx.log.warn({ errName: e?.name, errCode: e?.code }, "case submission round failed");
+    ctx.log.warn(errorFields(error), "case submission round failed");
   });
   ctx.background.add(p);
   void p.finally(() => ctx.background.delete(p));

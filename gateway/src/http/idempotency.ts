@@ -164,6 +164,76 @@ export async function once(
   return response;
 }
 
+/** The idempotency of work that is one store transaction (see {@link onceInTransaction}). */
+export interface TxIdempotency {
+  /**
+   * Call first inside the work's transaction: reserves the key there. If the key has a stored response, the
+   * transaction is abandoned and that response replayed; another body with the key is 422 IDEMPOTENCY_KEY_REUSED.
+   */
+  begin(tx: Pick<GatewayContext["store"], "getOrReserve">): Promise<void>;
+  /** Call last inside the same transaction: stores the response with the change. */
+  complete(tx: Pick<GatewayContext["store"], "completeIdempotency">, response: IdempotentResponse): Promise<void>;
+}
+
+/** Thrown by `begin` to abandon the work's transaction and replay the stored response. */
+class StoredAnswer extends Error {
+  constructor(readonly response: IdempotentResponse) {
+    super("replayed");
+  }
+}
+
+/**
+ * {@link once} for work whose change is one store transaction: the key is reserved, and the response stored, inside
+ * that transaction (`begin` first, `complete` last), so the reservation, the change and the response commit together
+ * (one commit, not three). Concurrent requests with one key are serialised by the store (SQLite's one writer,
+ * PostgreSQL's unique index): the later one finds the earlier one's response and replays it (after doing its
+ * preparation again: use this for work whose preparation is cheap to repeat). A request that fails stores nothing,
+ * its reservation included. Without a key (`request` undefined), `begin` and `complete` do nothing.
+ */
+export async function onceInTransaction(
+  p: InstitutionPrincipal,
+  operation: string,
+  request: IdempotentRequest | undefined,
+  work: (idempotency: TxIdempotency) => Promise<IdempotentResponse>,
+): Promise<Answer> {
+  if (request === undefined) return work({ begin: async () => {}, complete: async () => {} });
+  const key = scopedKey(p, request);
+  const hash = requestHash(operation, request.body);
+  const idempotency: TxIdempotency = {
+    async begin(tx) {
+      let reservation;
+      try {
+        reservation = await tx.getOrReserve(key, hash);
+      } catch (error) {
+        if (error instanceof StoreError && error.code === "CONFLICT") {
+          throw new ApiError("IDEMPOTENCY_KEY_REUSED", `this ${IDEMPOTENCY_HEADER} was used for another request`);
+        }
+        throw error;
+      }
+      if (reservation.outcome === "completed") {
+        throw new StoredAnswer({ status: reservation.status, body: reservation.body });
+      }
+      if (reservation.outcome === "in-progress") {
+        // Reserved by a request of the `once` kind that has not finished (or never will: a crash).
+        throw new ApiError(
+          "IN_PROGRESS",
+          `a request with this ${IDEMPOTENCY_HEADER} is still being processed; retry later`,
+          { retryAfter: RETRY_AFTER_S },
+        );
+      }
+    },
+    async complete(tx, response) {
+      await tx.completeIdempotency(key, hash, response);
+    },
+  };
+  try {
+    return await work(idempotency);
+  } catch (error) {
+    if (error instanceof StoredAnswer) return { ...error.response, replayed: true };
+    throw error;
+  }
+}
+
 /** Sends an answer, marking a replay with `Idempotent-Replayed: true`. */
 export function send(res: Response, answer: Answer): void {
   if (answer.replayed) res.setHeader(REPLAYED_HEADER, "true");

@@ -3,4 +3,4 @@
  * Every failure is a {@link KeyringError} with a `code`.
  */
 export { type KeyringErrorCode, KeyringError } from "./errors";
-export { HOLDER_ID_PATTERN, Keyring, type KeyringOptions } from "./keyring";
+export { HOLDER_CACHE_MS, HOLDER_ID_PATTERN, Keyring, type KeyringOptions } from "./keyring";

@@ -26,6 +26,12 @@
  * wrapped under KEKs (records/sealing.ts), so SM2 is used once per holder and process (the unwrapped KEK is cached),
  * not once per record. Rotating a holder's key re-wraps its KEK to a new key pair; records are not re-encrypted.
  *
+ * Holder rows are cached: `kek` checks an active holder's row in the store at most once per `holderCacheMs`
+ * (default 30 s), not on every call (sealing one application reads some twenty KEKs). A rotation or status change
+ * made through this keyring (`rotateHolder`, `setHolderStatus`) takes effect at once; one made elsewhere (another
+ * gateway process, or the database by hand) within `holderCacheMs`. Inactive holders are never cached: a holder
+ * made active again is usable at once. `forgetHolder(id)` drops a holder's cached row.
+ *
  * Creation and rotation write the store row and swap the private key file inside one store transaction that holds
  * the holder's row lock from its first statement (on SQLite, `BEGIN IMMEDIATE` holds the whole database), so writers
  * of one holder never interleave, in this process or another. Rotation keeps the previous private key as
@@ -49,7 +55,7 @@ import {
   unwrapDataKey,
   wrapDataKey,
 } from "../crypto";
-import type { HolderKey, Store, StoreData } from "../store";
+import { type HolderKey, type HolderKeyStatus, type Store, type StoreData, StoreError } from "../store";
 import { KeyringError } from "./errors";
 
 export interface KeyringOptions {
@@ -57,7 +63,17 @@ export interface KeyringOptions {
   dir: string;
   /** Where key holders' public keys and wrapped KEKs live. */
   store: Store;
+  /**
+   * How long an active holder's row is trusted before `kek` reads it again, ms (default
+   * {@link HOLDER_CACHE_MS}; 0: read it on every call).
+   */
+  holderCacheMs?: number;
+  /** The clock of that cache, epoch ms (tests move it). */
+  now?: () => number;
 }
+
+/** Default of {@link KeyringOptions.holderCacheMs}. */
+export const HOLDER_CACHE_MS = 30_000;
 
 /** A key holder's id: lowercase letters, digits, `_` and `-`, at most 64 characters. It names a file: no `/`, no `.`. */
 export const HOLDER_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -228,14 +244,28 @@ export class Keyring {
   readonly #holdersDir: string;
   readonly #pseudonymKey: Buffer;
   readonly #tokenKey: Buffer;
-  /** Unwrapped KEKs by holder id, with the wrapped KEK they came from (a rotation elsewhere changes it). */
-  readonly #keks = new Map<string, { wrapped: Buffer; kek: Buffer }>();
+  /**
+   * Unwrapped KEKs by holder id, with the wrapped KEK they came from (a rotation elsewhere changes it) and, once
+   * `kek` has read the holder's row and found it active, until when that row is trusted.
+   */
+  readonly #keks = new Map<string, { wrapped: Buffer; kek: Buffer; checkedUntil?: number }>();
+  readonly #holderCacheMs: number;
+  readonly #now: () => number;
   /** Per-holder queue: creations and rotations of one holder run one at a time in this process. */
   readonly #queues = new Map<string, Promise<unknown>>();
 
-  private constructor(dir: string, store: Store, pseudonymKey: Buffer, tokenKey: Buffer, signingKey: Sm2PrivateKey) {
+  private constructor(
+    dir: string,
+    store: Store,
+    pseudonymKey: Buffer,
+    tokenKey: Buffer,
+    signingKey: Sm2PrivateKey,
+    cache: { holderCacheMs: number; now: () => number },
+  ) {
     this.dir = dir;
     this.#store = store;
+    this.#holderCacheMs = cache.holderCacheMs;
+    this.#now = cache.now;
     this.#holdersDir = path.join(dir, HOLDERS_DIR);
     this.#pseudonymKey = pseudonymKey;
     this.#tokenKey = tokenKey;
@@ -292,6 +322,7 @@ export class Keyring {
       checkSecret(pseudonym, files.pseudonym),
       checkSecret(token, files.token),
       parsePrivateKey(signing, files.signing),
+      { holderCacheMs: Math.max(0, options.holderCacheMs ?? HOLDER_CACHE_MS), now: options.now ?? Date.now },
     );
   }
 
@@ -406,26 +437,35 @@ export class Keyring {
       }
       await destroyFile(backup);
       await syncDir(this.#holdersDir);
+      // Not trusted as checked: the next `kek` reads the row again (its status may have changed meanwhile).
       this.#keks.set(holderId, { wrapped: result.wrappedKek, kek: result.kek });
       return { publicKeyPem: result.publicKeyPem, keyDigest: result.keyDigest };
     });
   }
 
   /**
-   * The holder's KEK (16 bytes; a copy the caller may wipe). The holder row is read on every call (so a suspension
-   * takes effect at once); the SM2 unwrap happens once per process and wrapped KEK. Pass `data` (a transaction's
-   * `tx`) when calling inside `store.transaction`. NO_SUCH_HOLDER if unknown; HOLDER_INACTIVE if not active;
-   * KEY_FILE_INSECURE / KEY_FILE_INVALID if its private key file is open to others, missing or does not match.
+   * The holder's KEK (16 bytes; a copy the caller may wipe). The holder row is read when the cached one is older
+   * than `holderCacheMs` (see the file comment: a suspension through this keyring takes effect at once, one made
+   * elsewhere within that time); the SM2 unwrap happens once per process and wrapped KEK. Pass `data` (a
+   * transaction's `tx`) when calling inside `store.transaction`. NO_SUCH_HOLDER if unknown; HOLDER_INACTIVE if not
+   * active; KEY_FILE_INSECURE / KEY_FILE_INVALID if its private key file is open to others, missing or does not match.
    */
   async kek(holderId: string, data: StoreData = this.#store): Promise<Buffer> {
     if (!isHolderId(holderId)) throw noSuchHolder(holderId);
+    const known = this.#keks.get(holderId);
+    if (known?.checkedUntil !== undefined && this.#now() < known.checkedUntil) return Buffer.from(known.kek);
     const row = await data.getHolderKey(holderId);
     if (!row) throw noSuchHolder(holderId);
     if (row.status !== "active") {
+      if (known) known.checkedUntil = undefined;
       throw new KeyringError("HOLDER_INACTIVE", `key holder ${holderId} is ${row.status}`);
     }
+    const checkedUntil = this.#holderCacheMs > 0 ? this.#now() + this.#holderCacheMs : undefined;
     const cached = this.#keks.get(holderId);
-    if (cached && cached.wrapped.equals(row.wrappedKek)) return Buffer.from(cached.kek);
+    if (cached && cached.wrapped.equals(row.wrappedKek)) {
+      cached.checkedUntil = checkedUntil;
+      return Buffer.from(cached.kek);
+    }
     let privateKey: Sm2PrivateKey;
     try {
       privateKey = await this.#findPrivateKey(row);
@@ -435,8 +475,32 @@ export class Keyring {
       privateKey = await this.#findPrivateKey(row);
     }
     const kek = this.#unwrapKek(row, privateKey);
-    this.#keks.set(holderId, { wrapped: Buffer.from(row.wrappedKek), kek });
+    this.#keks.set(holderId, { wrapped: Buffer.from(row.wrappedKek), kek, checkedUntil });
     return Buffer.from(kek);
+  }
+
+  /**
+   * Sets a key holder's status in the store (`data`: a transaction's `tx`, or the store) and drops its cached row,
+   * so that a suspension or revocation takes effect at once in this process. NO_SUCH_HOLDER if unknown.
+   */
+  async setHolderStatus(holderId: string, status: HolderKeyStatus, data: StoreData = this.#store): Promise<HolderKey> {
+    if (!isHolderId(holderId)) throw noSuchHolder(holderId);
+    this.forgetHolder(holderId);
+    try {
+      return await data.setHolderKeyStatus(holderId, status);
+    } catch (error) {
+      if (error instanceof StoreError && error.code === "NOT_FOUND") throw noSuchHolder(holderId);
+      throw error;
+    } finally {
+      // Also after the write: a `kek` that read the row before it may have cached it meanwhile.
+      this.forgetHolder(holderId);
+    }
+  }
+
+  /** Drops the cached row of a holder (its next `kek` reads the store), e.g. after a status change made elsewhere. */
+  forgetHolder(holderId: string): void {
+    const known = this.#keks.get(holderId);
+    if (known) known.checkedUntil = undefined;
   }
 
   /** Whether key holder `holderId` is registered in the store (whatever its status). */

@@ -7,7 +7,7 @@ import {
   dataSlice,
   getAddress,
   type ErrorFragment,
-  type EventFragment,
+  EventFragment,
   type Interface,
   type ParamType,
 } from "ethers";
@@ -145,8 +145,12 @@ function quantity(value: string | number | undefined, what: string): number {
 /** Decodes logs of the four contracts into domain events. */
 export class EventDecoder {
   readonly #byAddress = new Map<string, { contract: LedgerContract; iface: Interface }>();
-  /** Events by contract and topic hash, computed once (ethers' `parseLog` hashes every signature per log). */
-  readonly #byTopic = new Map<string, EventFragment>();
+  /**
+   * Events by contract and topic hash, computed once (ethers' `parseLog` hashes every signature per log), each with
+   * an anonymous twin: decoding with it takes the topics after the first as they are, where ethers would hash the
+   * event's signature again to check the first one (matched here already).
+   */
+  readonly #byTopic = new Map<string, { fragment: EventFragment; twin: EventFragment }>();
 
   constructor(
     addresses: Readonly<Record<LedgerContract, string>>,
@@ -155,7 +159,15 @@ export class EventDecoder {
     for (const contract of Object.keys(addresses) as LedgerContract[]) {
       const iface = interfaces[contract];
       this.#byAddress.set(addresses[contract].toLowerCase(), { contract, iface });
-      iface.forEachEvent((fragment) => this.#byTopic.set(`${contract}:${fragment.topicHash}`, fragment));
+      iface.forEachEvent((fragment) => {
+        const twin = EventFragment.from({
+          type: "event",
+          name: fragment.name,
+          inputs: fragment.inputs,
+          anonymous: true,
+        });
+        this.#byTopic.set(`${contract}:${fragment.topicHash}`, { fragment, twin });
+      });
     }
   }
 
@@ -168,10 +180,10 @@ export class EventDecoder {
   decode(log: RawLog): LedgerEvent {
     const source = this.#byAddress.get(log.address.toLowerCase());
     if (!source) throw new Error(`log of ${log.address}, which is not a ledger contract`);
-    const fragment = this.#byTopic.get(`${source.contract}:${String(log.topics[0]).toLowerCase()}`);
-    if (!fragment)
-      throw new Error(`log ${log.topics[0]} of the ${source.contract} contract matches no event of its ABI`);
-    const decoded = source.iface.decodeEventLog(fragment, log.data, log.topics);
+    const known = this.#byTopic.get(`${source.contract}:${String(log.topics[0]).toLowerCase()}`);
+    if (!known) throw new Error(`log ${log.topics[0]} of the ${source.contract} contract matches no event of its ABI`);
+    const fragment = known.fragment;
+    const decoded = source.iface.decodeEventLog(known.twin, log.data, log.topics.slice(1));
     const fields = (EVENT_FIELDS[source.contract] as Record<string, Record<string, FieldKind>>)[fragment.name];
     const args: Record<string, unknown> = {};
     fragment.inputs.forEach((p, i) => {

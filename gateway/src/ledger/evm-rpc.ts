@@ -2,7 +2,17 @@
  * JSON-RPC plumbing for the EVM adapter: deadlines, telling an unreachable node from a revert, and one
  * transaction sender per institution key that numbers its transactions itself.
  */
-import type { BaseWallet, TransactionRequest } from "ethers";
+import http from "node:http";
+import https from "node:https";
+import {
+  type BaseWallet,
+  type JsonRpcApiProviderOptions,
+  type JsonRpcPayload,
+  type JsonRpcResult,
+  JsonRpcProvider,
+  type Network,
+  type TransactionRequest,
+} from "ethers";
 import type { UnavailableReason } from "./errors";
 
 /** Node.js and undici codes of a connection that failed or broke. */
@@ -95,6 +105,87 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** An error with an ethers-style or Node-style `code`, as {@link unavailableReason} reads it. */
+function coded(message: string, code: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), { code, ...extra });
+}
+
+/**
+ * A JsonRpcProvider whose transport is Node's http(s) over a keep-alive agent. ethers' own transport (FetchRequest)
+ * encodes every body to UTF-8 in JavaScript and builds a request object a call, which costs a busy gateway more CPU
+ * than the node's answer. Failures keep the shapes {@link unavailableReason} reads: the socket's code (ECONNREFUSED,
+ * …), TIMEOUT when the node has not answered within `timeoutMs`, SERVER_ERROR for an HTTP status other than 2xx or a
+ * body that is not JSON. Everything above the transport (JSON-RPC errors, formatting) is ethers'.
+ */
+export class NodeJsonRpcProvider extends JsonRpcProvider {
+  readonly #url: URL;
+  readonly #agent: http.Agent;
+  readonly #timeoutMs: number;
+  readonly #authorization: string | undefined;
+
+  constructor(url: string, network: Network, options: JsonRpcApiProviderOptions, timeoutMs: number) {
+    super(url, network, options);
+    this.#url = new URL(url);
+    if (this.#url.protocol !== "http:" && this.#url.protocol !== "https:") {
+      throw new TypeError(`the RPC URL must be http or https, not ${this.#url.protocol}`);
+    }
+    this.#agent = new (this.#url.protocol === "https:" ? https : http).Agent({ keepAlive: true });
+    this.#timeoutMs = timeoutMs;
+    if (this.#url.username !== "" || this.#url.password !== "") {
+      const credentials = `${decodeURIComponent(this.#url.username)}:${decodeURIComponent(this.#url.password)}`;
+      this.#authorization = `Basic ${Buffer.from(credentials, "utf8").toString("base64")}`;
+      this.#url.username = "";
+      this.#url.password = "";
+    }
+  }
+
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const body = Buffer.from(JSON.stringify(payload), "utf8");
+    const text = await new Promise<string>((resolve, reject) => {
+      const request = (this.#url.protocol === "https:" ? https : http).request(
+        this.#url,
+        {
+          method: "POST",
+          agent: this.#agent,
+          headers: {
+            "content-type": "application/json",
+            "content-length": body.length,
+            ...(this.#authorization !== undefined && { authorization: this.#authorization }),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => {
+            const status = response.statusCode ?? 0;
+            if (status < 200 || status > 299) {
+              reject(coded(`the node answered HTTP ${status}`, "SERVER_ERROR", { status }));
+            } else resolve(Buffer.concat(chunks).toString("utf8"));
+          });
+        },
+      );
+      request.setTimeout(this.#timeoutMs, () =>
+        request.destroy(coded(`no answer within ${this.#timeoutMs} ms`, "TIMEOUT")),
+      );
+      request.on("error", reject);
+      request.end(body);
+    });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw coded("the node's answer is not JSON", "SERVER_ERROR");
+    }
+    return (Array.isArray(parsed) ? parsed : [parsed]) as JsonRpcResult[];
+  }
+
+  override destroy(): void {
+    this.#agent.destroy();
+    super.destroy();
+  }
+}
 
 /** What a sender needs from the node; the adapter wraps each call in its deadline and error translation. */
 export interface SenderNode {

@@ -16,4 +16,5 @@ export {
   recordKeyContext,
   sealRecord,
   storeSealed,
+  storeSealedMany,
 } from "./sealing";

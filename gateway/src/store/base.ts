@@ -1,6 +1,9 @@
 /**
  * The `Store` both drivers share: data methods from tables/, run on the driver's executor (or in a transaction of
  * their own when they are several statements), and `transaction(fn)` with a spoil-on-error `tx`.
+ *
+ * The data methods are built once per executor (the driver's, and each transaction connection's), not once per call:
+ * what a call needs of its own (whether it deleted wrapped keys) travels in an AsyncLocalStorage scope.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Driver } from "./driver";
@@ -19,6 +22,13 @@ interface TxState {
 }
 
 const current = new AsyncLocalStorage<TxState>();
+
+/** What one call or transaction records while it runs: whether it deleted wrapped keys. */
+interface ShredFlag {
+  shredded: boolean;
+}
+
+const shredScope = new AsyncLocalStorage<ShredFlag>();
 
 type Method = (...args: unknown[]) => Promise<unknown>;
 
@@ -73,13 +83,29 @@ export function makeStore(driver: Driver, options: StoreClock = {}): Store {
     }
   }
 
+  /** The data methods on `db`, built on first use (SQLite: two executors in all; PostgreSQL: one per connection). */
+  const built = new WeakMap<DataContext["db"], Record<string, Method>>();
+  const shredded = () => {
+    const flag = shredScope.getStore();
+    if (flag) flag.shredded = true;
+  };
+  function dataOn(db: DataContext["db"]): Record<string, Method> {
+    let data = built.get(db);
+    if (data === undefined) {
+      data = methodsOf(createData({ db, now, shredded }));
+      built.set(db, data);
+    }
+    return data;
+  }
+
   async function call(name: keyof StoreData, args: unknown[]): Promise<unknown> {
     refuseNesting();
-    let shredded = false;
-    const run = (db: DataContext["db"]) =>
-      methodsOf(createData({ db, now, shredded: () => (shredded = true) }))[name](...args);
-    const result = MULTI_STATEMENT.has(name) ? await driver.inTransaction(run) : await run(driver.executor);
-    if (shredded) await driver.afterShred();
+    const flag: ShredFlag = { shredded: false };
+    const run = (db: DataContext["db"]) => dataOn(db)[name](...args);
+    const result = await shredScope.run(flag, () =>
+      MULTI_STATEMENT.has(name) ? driver.inTransaction(run) : run(driver.executor),
+    );
+    if (flag.shredded) await driver.afterShred();
     return result;
   }
 
@@ -89,16 +115,18 @@ export function makeStore(driver: Driver, options: StoreClock = {}): Store {
     async transaction<T>(fn: (tx: StoreData) => Promise<T> | T): Promise<T> {
       refuseNesting();
       const state: TxState = { scope: driver.scope, active: true, failed: false, failure: undefined, shredded: false };
-      const result = await driver.inTransaction(async (db) => {
-        const tx = guard(createData({ db, now, shredded: () => (state.shredded = true) }), state);
-        try {
-          const value = await current.run(state, () => fn(tx));
-          if (state.failed) throw state.failure;
-          return value;
-        } finally {
-          state.active = false;
-        }
-      });
+      const result = await shredScope.run(state, () =>
+        driver.inTransaction(async (db) => {
+          const tx = guard(dataOn(db) as unknown as StoreData, state);
+          try {
+            const value = await current.run(state, () => fn(tx));
+            if (state.failed) throw state.failure;
+            return value;
+          } finally {
+            state.active = false;
+          }
+        }),
+      );
       if (state.shredded) await driver.afterShred();
       return result;
     },
@@ -116,8 +144,7 @@ export function makeStore(driver: Driver, options: StoreClock = {}): Store {
       await driver.close();
     },
   };
-  const probe = createData({ db: driver.executor, now, shredded: () => undefined });
-  for (const name of Object.keys(probe) as (keyof StoreData)[]) {
+  for (const name of Object.keys(dataOn(driver.executor)) as (keyof StoreData)[]) {
     store[name] = (...args: unknown[]) => call(name, args);
   }
   return store as unknown as Store;

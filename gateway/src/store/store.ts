@@ -49,6 +49,7 @@ import type {
   PayoutRunStatus,
   ReceiptRow,
 } from "./gateway-types";
+import type { LeafCursor, ReceiptContent, ScannedEntry, UnqueuedRecord } from "./tables/scan";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -56,6 +57,12 @@ export type Dialect = "sqlite" | "postgres";
 export interface RecordsData {
   /** Stores a sealed record. CONFLICT if the id exists; INVALID_ARGUMENT if the envelope or digest is malformed. */
   insertRecord(record: NewRecord): Promise<StoredRecord>;
+  /**
+   * Stores many sealed records, all or none, in a few multi-row statements (bulk import), each row checked as
+   * `insertRecord` checks it (a refusal names the row: `records[3]: digest …`). CONFLICT if an id exists or repeats.
+   * Returns the stored records in order; they share one creation time.
+   */
+  insertRecords(records: NewRecord[]): Promise<StoredRecord[]>;
   getRecord(id: string): Promise<StoredRecord | undefined>;
   /** Records matching every given filter, oldest first (default limit 100, at most 1,000). */
   listRecords(filter: {
@@ -68,7 +75,10 @@ export interface RecordsData {
 
 /** Wrapped data keys: who can open which class of which record's fields. */
 export interface RecordKeysData {
-  /** Stores wrapped keys, all or none. NOT_FOUND if a record is missing; CONFLICT if a (record, holder, class) exists. */
+  /**
+   * Stores wrapped keys, all or none, in a few multi-row statements. NOT_FOUND if a record is missing; CONFLICT if a
+   * (record, holder, class) exists or repeats in `keys`.
+   */
   putRecordKeys(keys: NewRecordKey[]): Promise<void>;
   getRecordKey(recordId: string, holderId: string, fieldClass: FieldClass): Promise<RecordKey | undefined>;
   /** A record's wrapped keys, of one holder if `holderId` is given. */
@@ -88,6 +98,11 @@ export interface RecordKeysData {
 export interface OutboxData {
   /** Queues a record for anchoring (call it in the same transaction as `insertRecord`). CONFLICT if queued already. */
   enqueueAnchor(recordId: string): Promise<OutboxEntry>;
+  /**
+   * Queues many records, all or none, in the order given (call it in the same transaction as `insertRecords`).
+   * NOT_FOUND if a record is missing; CONFLICT if one is queued already or repeats. Returns the entries in order.
+   */
+  enqueueAnchors(recordIds: string[]): Promise<OutboxEntry[]>;
   /**
    * Claims up to `limit` pending entries that are in no anchor and due, in queue order, and leases them for
    * `leaseMs` (they are not claimable again before that, so two claimers never get the same entry while a lease
@@ -138,6 +153,8 @@ export const AUDIT_RETENTION_MIN_DAYS = 180;
 /** The audit log: append-only (the database refuses updates, and deletes of entries younger than 180 days). */
 export interface AuditData {
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** Appends many entries, all or none, in the order given (one time for all); returns them in order. */
+  appendAudits(entries: NewAuditEntry[]): Promise<AuditEntry[]>;
   listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
   /** Deletes entries older than `olderThanDays` days; INVALID_ARGUMENT if that is under 180. Returns how many. */
   purgeAudit(olderThanDays: number): Promise<number>;
@@ -197,8 +214,15 @@ export interface InstitutionsData {
 export interface CasesData {
   /** CONFLICT if the case id exists. */
   putCase(entry: NewCaseIndex): Promise<CaseIndexRow>;
+  /** Indexes many cases, all or none (one time for all). CONFLICT if a case id exists or repeats. Rows in order. */
+  putCases(entries: NewCaseIndex[]): Promise<CaseIndexRow[]>;
   getCase(caseId: string): Promise<CaseIndexRow | undefined>;
   listCases(query?: CaseQuery): Promise<CaseIndexRow[]>;
+  /**
+   * Every case of any of these pseudonyms (all regions, no limit), by case id: a bulk import's exclusion check in a
+   * few statements instead of one `listCases` per household.
+   */
+  listCasesOfPseudonyms(pseudonyms: string[]): Promise<CaseIndexRow[]>;
   /** NOT_FOUND if there is no such case. */
   setCaseStatus(caseId: string, status: CaseIndexStatus): Promise<CaseIndexRow>;
 }
@@ -263,6 +287,31 @@ export interface BeneficiaryData {
   setReceiptTransaction(payoutId: string, txHash: string): Promise<ReceiptRow>;
 }
 
+/**
+ * Read-only paged scans for the audit sweep (tables/scan.ts): pages of at most 5,000 rows (the default), each call one
+ * statement. They read rows as they are, without checking them.
+ */
+export interface ScanData {
+  /**
+   * Outbox entries in an anchor, with their record (null if gone) and case programme, by (anchor sequence, leaf
+   * index): those with `fromSequence` ≤ sequence ≤ `throughSequence`, after the cursor `after`.
+   */
+  scanAnchoredLeaves(query?: {
+    after?: LeafCursor;
+    fromSequence?: number;
+    throughSequence?: number;
+    limit?: number;
+  }): Promise<ScannedEntry[]>;
+  /** Outbox entries in no anchor (queued), with their records, by queue position after `afterPosition`. */
+  scanQueuedEntries(query?: { afterPosition?: number; withinRegion?: number; limit?: number }): Promise<ScannedEntry[]>;
+  /** Records that have no outbox entry at all, by id after `afterId`. */
+  scanUnqueuedRecords(query?: { afterId?: string; withinRegion?: number; limit?: number }): Promise<UnqueuedRecord[]>;
+  /** Anchors by sequence after `afterSequence` (any status). */
+  scanAnchors(query?: { afterSequence?: number; limit?: number }): Promise<AnchorRow[]>;
+  /** The receipts (canonical text, signature) of these receipt records (at most 5,000); missing ones are left out. */
+  receiptContents(records: { recordId: string; caseId: string }[]): Promise<ReceiptContent[]>;
+}
+
 /** Every data method; a transaction's `tx` has exactly these. */
 export interface StoreData
   extends
@@ -276,7 +325,8 @@ export interface StoreData
     InstitutionsData,
     CasesData,
     PayoutsData,
-    BeneficiaryData {}
+    BeneficiaryData,
+    ScanData {}
 
 export interface Store extends StoreData {
   readonly dialect: Dialect;

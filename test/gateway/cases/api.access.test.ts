@@ -13,7 +13,11 @@ describe("cases API: tiered access and region scope", function () {
   before(async function () {
     t = await startTestGateway();
     ({ body: app } = application({ members: 2 }));
-    const res = await t.http.post("/v1/cases").set("Authorization", t.auth("township-caseworker")).send(app);
+    const res = await t.http
+      .post("/v1/cases")
+      .set("Authorization", t.auth("township-caseworker"))
+      .set("Prefer", "wait=10")
+      .send(app);
     expect(res.status).to.equal(201);
     caseId = res.body.caseId;
     const registered = await t.http
@@ -174,7 +178,7 @@ describe("cases API: tiered access and region scope", function () {
       .post("/v1/cases")
       .set("Authorization", t.auth("township-caseworker"))
       .send(application().body);
-    expect(second.status).to.equal(201);
+    expect(second.status).to.equal(202);
 
     const all = await get("/v1/cases", t.auth("county-auditor"));
     const page = await get("/v1/cases?limit=1", t.auth("county-approver"));

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { submitPendingCases } from "../../../gateway/src/cases/submitter";
 import { type TestGateway, startTestGateway } from "../api/harness";
-import { application, counts } from "./helpers";
+import { application, counts, eventually } from "./helpers";
 
 describe("cases API: taking applications in", function () {
   this.timeout(120_000);
@@ -15,28 +15,33 @@ describe("cases API: taking applications in", function () {
     await t?.close();
   });
 
-  const post = (body: unknown, who: Parameters<TestGateway["auth"]>[0] = "township-caseworker") =>
-    t.http
-      .post("/v1/cases")
-      .set("Authorization", t.auth(who))
-      .send(body as object);
+  type Who = Parameters<TestGateway["auth"]>[0];
+  /** POST /v1/cases; `wait`: with `Prefer: wait=<wait>` (the chain's answer). */
+  const post = (body: unknown, who: Who = "township-caseworker", wait?: number | string) => {
+    const req = t.http.post("/v1/cases").set("Authorization", t.auth(who));
+    if (wait !== undefined) req.set("Prefer", typeof wait === "number" ? `wait=${wait}` : wait);
+    return req.send(body as object);
+  };
+  const kinds = (res: { body: { records: { kind: string }[] } }) => res.body.records.map((r) => r.kind);
 
-  it("POST /v1/cases: 201, four sealed records, and the chain holds the case with the manifest's digest", async function () {
+  it("POST /v1/cases: 202 pending-chain once stored, four sealed records; the case goes on chain in the background with the manifest's digest", async function () {
     const { body } = application();
 
     const res = await post(body);
 
-    expect(res.status).to.equal(201);
-    expect(res.body.status).to.equal("submitted");
+    expect(res.status).to.equal(202);
+    expect(res.body.status).to.equal("pending-chain");
     expect(res.body.caseId).to.match(/^0x[0-9a-f]{64}$/);
-    expect(res.body.txHash).to.match(/^0x[0-9a-f]{64}$/);
-    expect(res.body.records.map((r: { kind: string }) => r.kind)).to.deep.equal([
-      "identity",
-      "household",
-      "payment",
-      "application",
-    ]);
+    expect(res.body).to.not.have.property("txHash");
+    expect(res.headers["preference-applied"]).to.equal(undefined);
+    expect(kinds(res)).to.deep.equal(["identity", "household", "payment", "application"]);
+    expect(await t.gateway.ctx.store.listRecords({ caseId: res.body.caseId })).to.have.length(4);
     const manifest = res.body.records.find((r: { kind: string }) => r.kind === "application");
+    await eventually(
+      async () => (await t.gateway.ctx.store.getCase(res.body.caseId))?.status === "submitted",
+      20_000,
+      "the case on chain",
+    );
     const onChain = await t.gateway.ctx.ledger.caseRecord(res.body.caseId);
     expect(onChain).to.not.equal(null);
     expect(onChain!.recordDigest).to.equal(manifest.digest);
@@ -49,9 +54,42 @@ describe("cases API: taking applications in", function () {
     expect(audit.map((a) => a.action)).to.deep.equal(["case.received", "case.submitted"]);
   });
 
+  it("Prefer: wait=10: 201 submitted with the transaction once the chain has the case; Preference-Applied; a longer wait is capped at 30 s", async function () {
+    const { body } = application();
+
+    const res = await post(body, "township-caseworker", 10);
+
+    expect(res.status).to.equal(201);
+    expect(res.headers["preference-applied"]).to.equal("wait=10");
+    expect(res.headers.vary).to.match(/prefer/i);
+    expect(res.body.status).to.equal("submitted");
+    expect(res.body.txHash).to.match(/^0x[0-9a-f]{64}$/);
+    expect(kinds(res)).to.deep.equal(["identity", "household", "payment", "application"]);
+    const manifest = res.body.records.find((r: { kind: string }) => r.kind === "application");
+    expect((await t.gateway.ctx.ledger.caseRecord(res.body.caseId))?.recordDigest).to.equal(manifest.digest);
+    expect((await t.gateway.ctx.store.getCase(res.body.caseId))?.status).to.equal("submitted");
+    const submitted = await t.gateway.ctx.store.listAudit({ target: res.body.caseId, action: "case.submitted" });
+    expect(submitted.map((a) => a.details)).to.deep.equal([
+      { txHash: res.body.txHash, blockNumber: (submitted[0].details as { blockNumber: number }).blockNumber },
+    ]);
+
+    const capped = await post(application().body, "township-caseworker", "respond-async, wait=3600");
+    expect(capped.status).to.equal(201);
+    expect(capped.headers["preference-applied"]).to.equal("wait=30");
+  });
+
+  it("Prefer without a usable wait (malformed, 0, another preference) is ignored: 202, no Preference-Applied", async function () {
+    for (const prefer of ["wait=soon", "wait=0", "return=minimal", "wait=-1"]) {
+      const res = await post(application().body, "township-caseworker", prefer);
+      expect(res.status, prefer).to.equal(202);
+      expect(res.body.status, prefer).to.equal("pending-chain");
+      expect(res.headers["preference-applied"], prefer).to.equal(undefined);
+    }
+  });
+
   it("stores no personal string in the clear: envelopes, audit log, logs and the index hold none of them", async function () {
     const { body, personal } = application();
-    const res = await post(body);
+    const res = await post(body, "township-caseworker", 10);
     expect(res.status).to.equal(201);
 
     const records = await t.gateway.ctx.store.listRecords({ caseId: res.body.caseId });
@@ -126,27 +164,37 @@ describe("cases API: taking applications in", function () {
     expect(await counts(t)).to.deep.equal(before);
   });
 
-  it("Idempotency-Key: a replay returns the same case and stores once; another body with the key is 422", async function () {
+  it("Idempotency-Key: a replay returns the same case and stores once (the stored 202, or with Prefer: wait the same 201); another body with the key is 422", async function () {
     const { body } = application();
     const key = `intake-${Date.now()}`;
-    const send = (b: unknown) =>
-      t.http
+    const send = (b: unknown, wait?: number) => {
+      const req = t.http
         .post("/v1/cases")
         .set("Authorization", t.auth("township-caseworker"))
-        .set("Idempotency-Key", key)
-        .send(b as object);
+        .set("Idempotency-Key", key);
+      if (wait !== undefined) req.set("Prefer", `wait=${wait}`);
+      return req.send(b as object);
+    };
 
-    const first = await send(body);
+    const first = await send(body, 10);
     const afterFirst = await counts(t);
     // The same body with its keys in another order is the same request.
     const reordered = Object.fromEntries(Object.entries(body).reverse());
-    const replay = await send(reordered);
+    const replay = await send(reordered, 10);
+    const stored = await send(body);
     const other = await send({ ...body, household: { ...body.household, monthlyIncome: 1 } });
 
     expect(first.status).to.equal(201);
     expect(replay.status).to.equal(201);
     expect(replay.headers["idempotent-replayed"]).to.equal("true");
     expect(replay.body).to.deep.equal(first.body);
+    expect(stored.status).to.equal(202);
+    expect(stored.headers["idempotent-replayed"]).to.equal("true");
+    expect(stored.body).to.deep.equal({
+      caseId: first.body.caseId,
+      status: "pending-chain",
+      records: first.body.records,
+    });
     expect(other.status).to.equal(422);
     expect(other.body.error.code).to.equal("IDEMPOTENCY_KEY_REUSED");
     const badKey = await t.http
@@ -163,7 +211,7 @@ describe("cases API: taking applications in", function () {
 
   it("a second application of the same person in the same exclusion group: 409 CONFLICT, nothing stored", async function () {
     const { body } = application();
-    expect((await post(body)).status).to.equal(201);
+    expect((await post(body)).status).to.equal(202);
     const before = await counts(t);
 
     // 農村低保 (programme 2) shares exclusion group 1 with 城市低保.
@@ -174,10 +222,10 @@ describe("cases API: taking applications in", function () {
     expect(again.body.error.message).to.equal("an active case exists for this person in an exclusive programme");
     expect(await counts(t)).to.deep.equal(before);
     // Temporary assistance (group 0) is not exclusive.
-    expect((await post({ ...body, programmeId: 4, requestedAmount: 100_000 })).status).to.equal(201);
+    expect((await post({ ...body, programmeId: 4, requestedAmount: 100_000 })).status).to.equal(202);
   });
 
-  it("a submission the chain refuses after the data is stored: 409 LEDGER_REJECTED, case marked rejected, replay the same", async function () {
+  it("a submission the chain refuses after the data is stored: with Prefer: wait 409 LEDGER_REJECTED, case marked rejected, replay the same", async function () {
     const { ledger } = t.gateway.ctx;
     const account = ledger.accountOf("township-caseworker");
     const { body } = application();
@@ -187,6 +235,7 @@ describe("cases API: taking applications in", function () {
         .post("/v1/cases")
         .set("Authorization", t.auth("township-caseworker"))
         .set("Idempotency-Key", key)
+        .set("Prefer", "wait=10")
         .send(body);
     // The chain deactivates the caseworker behind the gateway's back.
     await ledger.setInstitutionActive("admin", account, false);
@@ -202,7 +251,8 @@ describe("cases API: taking applications in", function () {
     expect(res.body.error.code).to.equal("LEDGER_REJECTED");
     expect(res.body.error.ledgerCode).to.equal("LedgerUnauthorizedRole"); // an inactive account has no role
     expect(replay.status).to.equal(409);
-    expect(replay.body).to.deep.equal(res.body);
+    expect(replay.headers["idempotent-replayed"]).to.equal("true");
+    expect({ ...replay.body.error, requestId: "" }).to.deep.equal({ ...res.body.error, requestId: "" });
     const pseudonym = t.gateway.ctx.keyring.pseudonym(body.applicant.residentId);
     const cases = await t.gateway.ctx.store.listCases({ pseudonym });
     expect(cases.map((c) => c.status)).to.deep.equal(["rejected"]);
@@ -210,7 +260,7 @@ describe("cases API: taking applications in", function () {
     expect(refused).to.have.length(1);
     expect(refused[0].details).to.deep.equal({ ledgerCode: "LedgerUnauthorizedRole" });
     // Rejected: the person may apply again.
-    const again = await t.http.post("/v1/cases").set("Authorization", t.auth("township-caseworker")).send(body);
+    const again = await post(body, "township-caseworker", 10);
     expect(again.status).to.equal(201);
   });
 
@@ -233,36 +283,72 @@ describe("cases API: taking applications in", function () {
     expect(finance.status).to.equal(403);
   });
 
-  it("chain down: 202 pending-chain with the data stored; back up: the submitter puts it on chain exactly once", async function () {
-    const { body } = application();
-    // Read the programme once so that its rule is known while the chain is away.
-    expect((await t.http.get("/v1/programmes/1").set("Authorization", t.auth("township-caseworker"))).status).to.equal(
-      200,
-    );
+  it("chain down: 202 pending-chain with the data stored (also with Prefer: wait); back up: the submitter puts every case on chain exactly once", async function () {
+    // Let what earlier tests started settle, then count.
+    await submitPendingCases(t.gateway.ctx);
     const casesBefore = await t.gateway.ctx.ledger.caseCount();
     await t.chain.stop();
-    let res;
+    const accepted: { caseId: string; records: { kind: string; digest: string }[] }[] = [];
     try {
-      res = await post(body);
-      expect(res.status).to.equal(202);
-      expect(res.body.status).to.equal("pending-chain");
-      expect((await t.gateway.ctx.store.getCase(res.body.caseId))?.status).to.equal("pending-chain");
-      expect(await t.gateway.ctx.store.listRecords({ caseId: res.body.caseId })).to.have.length(4);
+      for (let i = 0; i < 4; i++) {
+        const res = await post(application().body, "township-caseworker", i === 0 ? 2 : undefined);
+        expect(res.status).to.equal(202);
+        expect(res.body.status).to.equal("pending-chain");
+        expect((await t.gateway.ctx.store.getCase(res.body.caseId))?.status).to.equal("pending-chain");
+        expect(await t.gateway.ctx.store.listRecords({ caseId: res.body.caseId })).to.have.length(4);
+        accepted.push(res.body);
+      }
+      // A round while the chain is away leaves them pending.
+      const away = await submitPendingCases(t.gateway.ctx);
+      expect(away.unavailable).to.equal(true);
+      for (const c of accepted) expect((await t.gateway.ctx.store.getCase(c.caseId))?.status).to.equal("pending-chain");
     } finally {
       await t.chain.restart();
     }
 
-    await submitPendingCases(t.gateway.ctx);
+    // Rounds run one after another and never send a case twice; two of them find nothing more to do.
+    await Promise.all([submitPendingCases(t.gateway.ctx), submitPendingCases(t.gateway.ctx)]);
     await submitPendingCases(t.gateway.ctx);
 
-    const row = await t.gateway.ctx.store.getCase(res.body.caseId);
-    expect(row?.status).to.equal("submitted");
-    expect(await t.gateway.ctx.ledger.caseCount()).to.equal(casesBefore + 1);
-    const onChain = await t.gateway.ctx.ledger.caseRecord(res.body.caseId);
-    expect(onChain?.recordDigest).to.equal(
-      res.body.records.find((r: { kind: string }) => r.kind === "application").digest,
+    expect(await t.gateway.ctx.ledger.caseCount()).to.equal(casesBefore + accepted.length);
+    for (const c of accepted) {
+      expect((await t.gateway.ctx.store.getCase(c.caseId))?.status).to.equal("submitted");
+      const onChain = await t.gateway.ctx.ledger.caseRecord(c.caseId);
+      expect(onChain?.recordDigest).to.equal(c.records.find((r) => r.kind === "application")!.digest);
+      const submitted = await t.gateway.ctx.store.listAudit({ target: c.caseId, action: "case.submitted" });
+      expect(submitted).to.have.length(1);
+    }
+  });
+
+  it("pipelining: cases taken in together are all sent before any is mined, then mined together", async function () {
+    const { ctx } = t.gateway;
+    const account = ctx.ledger.accountOf("township-caseworker");
+    const nonce = (tag: string) => t.chain.rpc<string>("eth_getTransactionCount", [account, tag]).then(Number);
+    await t.chain.rpc("evm_setAutomine", [false]);
+    let ids: string[];
+    try {
+      const responses = await Promise.all([1, 2, 3, 4, 5].map(() => post(application().body)));
+      expect(responses.map((r) => r.status)).to.deep.equal([202, 202, 202, 202, 202]);
+      ids = responses.map((r) => r.body.caseId as string);
+      // Five transactions in the node's pool at once: none waited for an earlier one's receipt.
+      const latest = await nonce("latest");
+      await eventually(async () => (await nonce("pending")) - latest === 5, 20_000, "five transactions sent");
+      for (const id of ids) expect((await ctx.store.getCase(id))?.status).to.equal("pending-chain");
+    } finally {
+      await t.chain.rpc("evm_setAutomine", [true]);
+    }
+    await t.chain.rpc("evm_mine");
+    await eventually(
+      async () => (await Promise.all(ids.map((id) => ctx.store.getCase(id)))).every((c) => c?.status === "submitted"),
+      20_000,
+      "all five submitted",
     );
-    const submitted = await t.gateway.ctx.store.listAudit({ target: res.body.caseId, action: "case.submitted" });
-    expect(submitted).to.have.length(1);
+    const blocks = await Promise.all(
+      ids.map(async (id) => {
+        const [entry] = await ctx.store.listAudit({ target: id, action: "case.submitted" });
+        return (entry.details as { blockNumber: number }).blockNumber;
+      }),
+    );
+    expect(new Set(blocks).size).to.equal(1);
   });
 });

@@ -22,10 +22,25 @@ describe("cases API: lifecycle", function () {
   const act = (caseId: string, path: string, who: Who, body: object = {}) =>
     t.http.post(`/v1/cases/${caseId}/${path}`).set("Authorization", t.auth(who)).send(body);
 
+  const intake = (body: object, wait?: number) => {
+    const req = t.http.post("/v1/cases").set("Authorization", t.auth("township-caseworker"));
+    if (wait !== undefined) req.set("Prefer", `wait=${wait}`);
+    return req.send(body);
+  };
+
+  /** A case the chain has (intake waited for it). */
   async function submitted(options: Parameters<typeof application>[0] = {}) {
     const { body } = application(options);
-    const res = await t.http.post("/v1/cases").set("Authorization", t.auth("township-caseworker")).send(body);
+    const res = await intake(body, 10);
     expect(res.status).to.equal(201);
+    return { caseId: res.body.caseId as string, body, records: res.body.records };
+  }
+
+  /** A case just taken in (202 `pending-chain`; its submission may be in flight). */
+  async function accepted(options: Parameters<typeof application>[0] = {}) {
+    const { body } = application(options);
+    const res = await intake(body);
+    expect(res.status).to.equal(202);
     return { caseId: res.body.caseId as string, body, records: res.body.records };
   }
 
@@ -138,10 +153,70 @@ describe("cases API: lifecycle", function () {
     expect(again.body.error).to.include({ code: "LEDGER_REJECTED", ledgerCode: "LedgerInvalidCaseStatus" });
     // A rejected case no longer blocks a new application of the same person.
     const { body } = application();
-    const first = await t.http.post("/v1/cases").set("Authorization", t.auth("township-caseworker")).send(body);
-    await act(first.body.caseId, "reject", "county-approver", { reason: "材料不全" });
-    const second = await t.http.post("/v1/cases").set("Authorization", t.auth("township-caseworker")).send(body);
+    // Rejecting it right after intake (202) submits it first.
+    const first = await intake(body);
+    expect(first.status).to.equal(202);
+    expect((await act(first.body.caseId, "reject", "county-approver", { reason: "材料不全" })).status).to.equal(200);
+    const second = await intake(body, 10);
     expect(second.status).to.equal(201);
+  });
+
+  it("a decision on a case still pending-chain submits it first (once), then decides", async function () {
+    const { caseId } = await accepted();
+
+    const review = await act(caseId, "review", "township-caseworker", { passed: true, reason: "材料齊全" });
+
+    expect(review.status).to.equal(200);
+    expect(review.body.status).to.equal("in-notice");
+    expect(await chainStatus(caseId)).to.equal(CaseStatus.InNotice);
+    expect(await indexStatus(caseId)).to.equal("in-notice");
+    const audit = await t.gateway.ctx.store.listAudit({ target: caseId });
+    expect(audit.map((a) => a.action)).to.deep.equal(["case.received", "case.submitted", "case.reviewed"]);
+  });
+
+  it("chain down: a decision on a pending-chain case is 503 CHAIN_UNAVAILABLE and changes nothing; back up, it goes through", async function () {
+    // Taken in while the chain is away: nothing on chain yet.
+    await t.chain.stop();
+    let caseId: string;
+    try {
+      ({ caseId } = await accepted());
+      const res = await act(caseId, "review", "township-caseworker", { passed: true, reason: "ok" });
+      expect(res.status).to.equal(503);
+      expect(res.body.error.code).to.equal("CHAIN_UNAVAILABLE");
+      expect(res.headers["retry-after"]).to.equal("5");
+      expect(await indexStatus(caseId)).to.equal("pending-chain");
+      const actions = (await t.gateway.ctx.store.listAudit({ target: caseId })).map((a) => a.action);
+      expect(actions).to.deep.equal(["case.received"]);
+    } finally {
+      await t.chain.restart();
+    }
+    expect(await chainStatus(caseId)).to.equal(undefined);
+
+    const review = await act(caseId, "review", "township-caseworker", { passed: true, reason: "ok" });
+
+    expect(review.status).to.equal(200);
+    expect(review.body.status).to.equal("in-notice");
+    const actions = (await t.gateway.ctx.store.listAudit({ target: caseId })).map((a) => a.action);
+    expect(actions).to.deep.equal(["case.received", "case.submitted", "case.reviewed"]);
+  });
+
+  it("a decision on a pending-chain case the chain refuses: 409 LEDGER_REJECTED naming the refusal; the case is rejected", async function () {
+    const { ledger } = t.gateway.ctx;
+    const account = ledger.accountOf("township-caseworker");
+    await ledger.setInstitutionActive("admin", account, false);
+    let caseId: string;
+    let res;
+    try {
+      ({ caseId } = await accepted());
+      res = await act(caseId, "review", "township-caseworker", { passed: true, reason: "ok" });
+    } finally {
+      await ledger.setInstitutionActive("admin", account, true);
+    }
+
+    expect(res.status).to.equal(409);
+    expect(res.body.error).to.include({ code: "LEDGER_REJECTED", ledgerCode: "LedgerUnauthorizedRole" });
+    expect(await indexStatus(caseId)).to.equal("rejected");
+    expect(await chainStatus(caseId)).to.equal(undefined);
   });
 
   it("objections: an open one blocks approval; an upheld one rejects the case", async function () {

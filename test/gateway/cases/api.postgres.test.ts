@@ -32,6 +32,7 @@ describe("cases API on PostgreSQL (smoke)", function () {
       .post("/v1/cases")
       .set("Authorization", caseworker)
       .set("Idempotency-Key", "pg-1")
+      .set("Prefer", "wait=10")
       .send(body);
     const replay = await gw.http
       .post("/v1/cases")

@@ -299,18 +299,67 @@ describe("keys/keyring", function () {
       expect(await keyringErrorCode(keyring.kek("../escape"))).to.equal("NO_SUCH_HOLDER");
     });
 
-    it("kek: an unknown holder is NO_SUCH_HOLDER; a suspended or revoked one HOLDER_INACTIVE even when cached", async function () {
+    it("kek: an unknown holder is NO_SUCH_HOLDER; one suspended or revoked through the keyring is HOLDER_INACTIVE at once, even when cached", async function () {
       expect(await keyringErrorCode(keyring.kek(holderId()))).to.equal("NO_SUCH_HOLDER");
+      expect(await keyringErrorCode(keyring.setHolderStatus(holderId(), "suspended"))).to.equal("NO_SUCH_HOLDER");
       const id = holderId();
       await keyring.createHolder(id);
       const kek = await keyring.kek(id);
-      await store.setHolderKeyStatus(id, "suspended");
+      expect((await keyring.setHolderStatus(id, "suspended")).status).to.equal("suspended");
+      expect((await store.getHolderKey(id))?.status).to.equal("suspended");
       expect(await keyringErrorCode(keyring.kek(id))).to.equal("HOLDER_INACTIVE");
-      await store.setHolderKeyStatus(id, "active");
+      await keyring.setHolderStatus(id, "active");
       expect(await keyring.kek(id)).to.deep.equal(kek);
-      await store.setHolderKeyStatus(id, "revoked");
+      await keyring.setHolderStatus(id, "revoked");
       expect(await keyringErrorCode(keyring.kek(id))).to.equal("HOLDER_INACTIVE");
       expect(await keyringErrorCode(keyring.rotateHolder(id))).to.equal("HOLDER_INACTIVE");
+    });
+
+    it("kek cache: a status change made elsewhere (the store directly) is seen once holderCacheMs has passed, or after forgetHolder", async function () {
+      let now = 1_000_000;
+      const cached = await Keyring.open({ dir, store, holderCacheMs: 30_000, now: () => now });
+      const id = holderId();
+      await keyring.createHolder(id);
+      const kek = await cached.kek(id);
+
+      await store.setHolderKeyStatus(id, "suspended");
+      now += 29_999;
+      expect(await cached.kek(id)).to.deep.equal(kek); // trusted until the cache time is over
+      now += 1;
+      expect(await keyringErrorCode(cached.kek(id))).to.equal("HOLDER_INACTIVE");
+      // An inactive holder is never cached: made active again, it is usable at once.
+      await store.setHolderKeyStatus(id, "active");
+      expect(await cached.kek(id)).to.deep.equal(kek);
+
+      await store.setHolderKeyStatus(id, "suspended");
+      expect(await cached.kek(id)).to.deep.equal(kek);
+      cached.forgetHolder(id);
+      expect(await keyringErrorCode(cached.kek(id))).to.equal("HOLDER_INACTIVE");
+
+      // holderCacheMs 0: the row is read on every call.
+      await store.setHolderKeyStatus(id, "active");
+      const uncached = await Keyring.open({ dir, store, holderCacheMs: 0 });
+      expect(await uncached.kek(id)).to.deep.equal(kek);
+      await store.setHolderKeyStatus(id, "suspended");
+      expect(await keyringErrorCode(uncached.kek(id))).to.equal("HOLDER_INACTIVE");
+    });
+
+    it("kek cache: rotateHolder drops the holder's cached row; the KEK stays the same", async function () {
+      const now = 5_000_000;
+      const cached = await Keyring.open({ dir, store, holderCacheMs: 30_000, now: () => now });
+      const id = holderId();
+      await cached.createHolder(id);
+      const kek = await cached.kek(id);
+      // Suspended behind the keyring's back: the cached row still says active…
+      await store.setHolderKeyStatus(id, "suspended");
+      expect(await cached.kek(id)).to.deep.equal(kek);
+
+      // …until the keyring rotates the holder (a suspended holder may rotate): the next kek reads the row again.
+      const rotated = await cached.rotateHolder(id);
+      expect(await keyringErrorCode(cached.kek(id))).to.equal("HOLDER_INACTIVE");
+      await cached.setHolderStatus(id, "active");
+      expect(await cached.kek(id)).to.deep.equal(kek);
+      expect((await store.getHolderKey(id))?.publicKeyPem).to.equal(rotated.publicKeyPem);
     });
 
     it("kek: a holder key file readable by group is KEY_FILE_INSECURE; a missing one KEY_FILE_INVALID", async function () {

@@ -18,6 +18,7 @@ import {
   recordKeyContext,
   sealRecord,
   storeSealed,
+  storeSealedMany,
 } from "../../../gateway/src/records";
 import type { JsonValue, Store, StoredRecord } from "../../../gateway/src/store";
 import { sqliteHarness, storeErrorCode, uid } from "../store/harness";
@@ -158,6 +159,37 @@ describe("records/sealing", function () {
       expect(outbox?.digest).to.equal(stored.digest);
       // Storing it again fails as a whole: the record exists.
       expect(await storeErrorCode(store.transaction((tx) => storeSealed(tx, sealed)))).to.equal("CONFLICT");
+    });
+
+    it("storeSealedMany: the records, their wrapped keys and outbox entries in the order given; a corrupt or existing record anywhere and nothing of the batch is stored", async function () {
+      const caseId = uid("case");
+      const seal = (n: number) => sealRecord(keyring, header({ caseId }), { n }, standardGrants);
+      const sealed: SealedRecord[] = [];
+      for (let i = 0; i < 5; i++) sealed.push(await seal(i));
+
+      const stored = await store.transaction((tx) => storeSealedMany(tx, sealed));
+
+      expect(stored.map((r) => r.id)).to.deep.equal(sealed.map((s) => s.record.id));
+      const positions: number[] = [];
+      for (const [i, record] of stored.entries()) {
+        expect(await openRecord(keyring, store, record, bank, "payment")).to.deep.equal({ n: i });
+        expect(await store.listRecordKeys(record.id)).to.have.length(standardGrants.length);
+        const entry = (await store.getAnchoringStatus(record.id))!;
+        expect(entry).to.include({ status: "pending", digest: record.digest });
+        positions.push(entry.position);
+      }
+      expect(positions).to.deep.equal([...positions].sort((a, b) => a - b));
+
+      const more = [await seal(10), await seal(11), await seal(12)];
+      const tampered = { ...more[2], record: { ...more[2].record, digest: more[0].record.digest } };
+      expect(await errorCode(store.transaction((tx) => storeSealedMany(tx, [more[0], more[1], tampered])))).to.equal(
+        "CORRUPT",
+      );
+      expect(await storeErrorCode(store.transaction((tx) => storeSealedMany(tx, [...more, sealed[0]])))).to.equal(
+        "CONFLICT",
+      );
+      for (const s of more) expect(await store.getRecord(s.record.id)).to.equal(undefined);
+      expect(await store.transaction((tx) => storeSealedMany(tx, []))).to.deep.equal([]);
     });
 
     it("sealRecord: a given id is used; the envelope is an SM4-CBC-HMAC-SM3 envelope and holds no plaintext", async function () {

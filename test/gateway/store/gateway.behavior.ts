@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { getAddress } from "ethers";
 import fc from "fast-check";
 import type {
+  CaseIndexRow,
   NewCaseIndex,
   NewInstitution,
   NewPayout,
@@ -16,6 +17,7 @@ import type {
   Store,
   StoreData,
 } from "../../../gateway/src/store";
+import { MAX_BATCH_ROWS } from "../../../gateway/src/store/tables/batch";
 import { contains } from "../../../lib/regions";
 import { type StoreHarness, TestClock, sealedRecord, storeErrorCode, uid } from "./harness";
 
@@ -313,6 +315,92 @@ export function describeGatewayTables(
         }
         expect(await storeErrorCode(store.setCaseStatus(hex32(), "approved"))).to.equal("NOT_FOUND");
         expect(await storeErrorCode(store.setCaseStatus(entry.caseId, "closed" as never))).to.equal("INVALID_ARGUMENT");
+      });
+
+      it("putCases: batches around the statement size store exactly what putCase stores", async function () {
+        const at = new Date(Date.UTC(2026, 0, 5, 8));
+        const singles = makeHarness!();
+        const batches = makeHarness!();
+        try {
+          const one = await singles.open({ now: () => at });
+          const many = await batches.open({ now: () => at });
+          const programmeId = uniqueProgramme();
+          const json = (rows: unknown[]) => rows.map((row) => JSON.stringify(row));
+          let all: NewCaseIndex[] = [];
+          for (const size of [1, MAX_BATCH_ROWS - 1, MAX_BATCH_ROWS, MAX_BATCH_ROWS + 1]) {
+            const entries = Array.from({ length: size }, (_, i) =>
+              newCase({ programmeId, status: i % 2 === 0 ? "pending-chain" : "submitted" }),
+            );
+            all = [...all, ...entries];
+            const singly = await one.transaction(async (tx) => {
+              const rows: CaseIndexRow[] = [];
+              for (const entry of entries) rows.push(await tx.putCase(entry));
+              return rows;
+            });
+            const batched = await many.putCases(entries);
+            expect(json(batched)).to.deep.equal(json(singly));
+            expect(batched.map((c) => c.caseId)).to.deep.equal(entries.map((e) => e.caseId));
+          }
+          const read = async (s: Store) => {
+            const rows: CaseIndexRow[] = [];
+            for (let after: string | undefined; ; after = rows[rows.length - 1].caseId) {
+              const page = await s.listCases({ programmeId, afterCaseId: after, limit: 1_000 });
+              if (page.length === 0) return rows;
+              rows.push(...page);
+            }
+          };
+          const [fromOne, fromMany] = [await read(one), await read(many)];
+          expect(fromMany).to.have.length(all.length);
+          expect(json(fromMany)).to.deep.equal(json(fromOne));
+        } finally {
+          await singles.destroy();
+          await batches.destroy();
+        }
+      });
+
+      it("putCases: an existing or repeated case id anywhere in the batch is CONFLICT, a malformed entry INVALID_ARGUMENT naming it, and nothing is written", async function () {
+        const existing = newCase();
+        await store.putCase(existing);
+        const fresh = () => Array.from({ length: MAX_BATCH_ROWS + 2 }, () => newCase());
+        for (const duplicate of ["existing", "repeated"] as const) {
+          const entries = fresh();
+          const batch = duplicate === "existing" ? [...entries, existing] : [...entries, { ...entries[0] }];
+          expect(await storeErrorCode(store.putCases(batch)), duplicate).to.equal("CONFLICT");
+          expect(await store.getCase(entries[0].caseId)).to.equal(undefined);
+          expect(await store.getCase(entries[entries.length - 1].caseId)).to.equal(undefined);
+        }
+        const good = newCase();
+        for (const [bad, named] of [
+          [{ pseudonym: "110105199003071234" }, "entries[1]: pseudonym"],
+          [{ status: "paid" as never }, "entries[1]: status"],
+          [{ submitter: "" }, "entries[1]: submitter"],
+        ] as const) {
+          const error = await storeError(store.putCases([good, newCase(bad)]));
+          expect(error.code, named).to.equal("INVALID_ARGUMENT");
+          expect(error.message, named).to.include(named);
+          expect(error.message, named).not.to.include("110105199003071234");
+        }
+        expect(await store.getCase(good.caseId)).to.equal(undefined);
+        expect(await storeErrorCode(store.putCases("x" as never))).to.equal("INVALID_ARGUMENT");
+        expect(await store.putCases([])).to.deep.equal([]);
+      });
+
+      it("listCasesOfPseudonyms: every case of the given pseudonyms, in every region, by case id, over several statements", async function () {
+        const people = Array.from({ length: MAX_BATCH_ROWS + 1 }, () => hex32());
+        const mine = [
+          newCase({ pseudonym: people[0], regionCode: TREE.village }),
+          newCase({ pseudonym: people[0], regionCode: TREE.otherProvince, status: "rejected" }),
+          newCase({ pseudonym: people[MAX_BATCH_ROWS], regionCode: TREE.otherCounty }),
+        ];
+        const others = [newCase(), newCase()];
+        await store.putCases([...mine, ...others]);
+        const found = await store.listCasesOfPseudonyms(people);
+        expect(found.map((c) => c.caseId)).to.deep.equal(mine.map((c) => c.caseId).sort());
+        expect(found.find((c) => c.caseId === mine[1].caseId)).to.deep.include(mine[1]);
+        expect(await store.listCasesOfPseudonyms([])).to.deep.equal([]);
+        const error = await storeError(store.listCasesOfPseudonyms([people[0], "110105199003071234"]));
+        expect(error.code).to.equal("INVALID_ARGUMENT");
+        expect(error.message).to.include("pseudonyms[1]: pseudonym").and.not.include("110105199003071234");
       });
 
       it("listCases: withinRegion is the region's subtree; programme, status and pseudonym narrow; ordered and paged by caseId", async function () {

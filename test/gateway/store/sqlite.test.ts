@@ -4,6 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { generateDataKey, generateSm2KeyPair, wrapDataKey } from "../../../gateway/src/crypto";
 import { type Store, openSqliteStore } from "../../../gateway/src/store";
+import * as tables from "../../../gateway/src/store/tables";
 import { sealedRecord, sqliteHarness, storeErrorCode, uid } from "./harness";
 import { describeGatewayTables } from "./gateway.behavior";
 import { describeStore } from "./store.behavior";
@@ -108,6 +109,47 @@ describe("store/sqlite", function () {
     const control = await harness.open();
     await control.appendAudit({ actor: "control", action: "control", reason: marker });
     expect(databaseBytes(harness.file).indexOf(needle)).to.be.greaterThan(-1);
+  });
+
+  it("data methods are built once per connection, not per call or transaction; a call's shred is its own", async function () {
+    // Arrange: count how often the store builds its table methods.
+    const module = tables as { createData: typeof tables.createData };
+    const original = module.createData;
+    let built = 0;
+    module.createData = (ctx) => {
+      built += 1;
+      return original(ctx);
+    };
+    try {
+      const harness = fresh();
+      const store = await harness.open();
+      const afterOpen = built;
+
+      // Act: plain calls, multi-statement calls, transactions, concurrent ones and a failing one.
+      const caseId = uid("case");
+      const { record } = sealedRecord({ caseId });
+      await store.insertRecord(record);
+      const key = (holderId: string) => ({
+        recordId: record.id,
+        holderId,
+        fieldClass: "household" as const,
+        wrappedKey: generateDataKey(),
+      });
+      await store.putRecordKeys([key("a"), key("b")]);
+      await Promise.all(Array.from({ length: 20 }, () => store.getRecord(record.id)));
+      for (let i = 0; i < 5; i++) await store.transaction((tx) => tx.listRecordKeys(record.id));
+      expect(await storeErrorCode(store.transaction((tx) => tx.getOrReserve("", "x")))).to.equal("INVALID_ARGUMENT");
+      const [shredded, listed] = await Promise.all([store.shredKeys(caseId), store.listRecordKeys(record.id)]);
+
+      // Assert: the executor's methods and the transaction connection's, built once each; behaviour unchanged.
+      expect(built - afterOpen).to.be.at.most(2);
+      expect(shredded).to.equal(2);
+      expect(listed.length === 0 || listed.length === 2).to.equal(true);
+      expect(await store.listRecordKeys(record.id)).to.deep.equal([]);
+      await store.close();
+    } finally {
+      module.createData = original;
+    }
   });
 
   it("shredKeys: the wrapped keys' bytes are overwritten in the file and the WAL is truncated (they are found before)", async function () {

@@ -14,7 +14,16 @@ import {
   wrapDataKey,
   wrapWithKek,
 } from "../../../gateway/src/crypto";
-import { AUDIT_RETENTION_MIN_DAYS, MIGRATIONS, type Store, type StoreData } from "../../../gateway/src/store";
+import {
+  AUDIT_RETENTION_MIN_DAYS,
+  MIGRATIONS,
+  type NewAuditEntry,
+  type NewRecord,
+  type NewRecordKey,
+  type Store,
+  type StoreData,
+} from "../../../gateway/src/store";
+import { MAX_BATCH_ROWS } from "../../../gateway/src/store/tables/batch";
 import {
   type StoreHarness,
   TestClock,
@@ -215,6 +224,185 @@ export function describeStore(name: string, makeHarness: (() => StoreHarness) | 
         expect(await store.getAnchoringStatus(record.id)).to.deep.equal(before);
         expect(await store.listRecordKeys(neighbour.record.id)).to.have.length(1);
         expect(await store.shredKeys(caseId)).to.equal(0);
+      });
+    });
+
+    describe("batch writes", function () {
+      /** Batch sizes around the most rows one statement carries: one, two and three statements, and more. */
+      const SIZES = [1, MAX_BATCH_ROWS - 1, MAX_BATCH_ROWS, MAX_BATCH_ROWS + 1, 2 * MAX_BATCH_ROWS + 1];
+      const twoKeys = (record: NewRecord): NewRecordKey[] =>
+        (["household", "identity"] as const).map((fieldClass) => ({
+          recordId: record.id,
+          holderId: "caseworker",
+          fieldClass,
+          wrappedKey: randomKey(),
+        }));
+
+      it("insertRecords / putRecordKeys / enqueueAnchors / appendAudits: batches around the statement size store exactly what the single-row methods store", async function () {
+        // Arrange: two fresh databases on one frozen clock, the same rows for both.
+        const at = new Date(Date.UTC(2026, 0, 5, 8));
+        const singles = makeHarness!();
+        const batches = makeHarness!();
+        try {
+          const one = await singles.open({ now: () => at });
+          const many = await batches.open({ now: () => at });
+          const region = uniqueRegion();
+          const actor = uid("importer");
+          const written: { records: NewRecord[]; keys: NewRecordKey[]; audit: NewAuditEntry[] }[] = SIZES.map(
+            (size) => {
+              const records = Array.from({ length: size }, (_, i) => {
+                const { record } = sealedRecord({ regionCode: region, kind: i % 2 === 0 ? "identity" : "payment" });
+                return record;
+              });
+              return {
+                records,
+                keys: records.flatMap(twoKeys),
+                audit: records.map((r, i) => ({
+                  actor,
+                  action: "case.received",
+                  target: r.caseId,
+                  reason: i % 3 === 0 ? null : "import",
+                  details: i % 2 === 0 ? { records: [r.id] } : undefined,
+                })),
+              };
+            },
+          );
+
+          // Act: row by row in one database, batch by batch in the other, one transaction per batch in both.
+          const returned = { one: [] as unknown[], many: [] as unknown[] };
+          for (const batch of written) {
+            returned.one.push(
+              await one.transaction(async (tx) => {
+                const out: unknown[] = [];
+                for (const record of batch.records) out.push(await tx.insertRecord(record));
+                // As storeSealed does: each record's keys in one call.
+                for (let i = 0; i < batch.records.length; i++)
+                  await tx.putRecordKeys(batch.keys.slice(2 * i, 2 * i + 2));
+                for (const record of batch.records) out.push(await tx.enqueueAnchor(record.id));
+                for (const entry of batch.audit) out.push(await tx.appendAudit(entry));
+                return out;
+              }),
+            );
+            returned.many.push(
+              await many.transaction(async (tx) => [
+                ...(await tx.insertRecords(batch.records)),
+                ...(await tx.putRecordKeys(batch.keys).then(() => [])),
+                ...(await tx.enqueueAnchors(batch.records.map((r) => r.id))),
+                ...(await tx.appendAudits(batch.audit)),
+              ]),
+            );
+          }
+
+          // Assert: the same return values, and the same rows read back.
+          expect(rowsOf(returned.many)).to.deep.equal(rowsOf(returned.one));
+          const ids = written.flatMap((b) => b.records.map((r) => r.id));
+          const read = async (s: Store) => ({
+            records: await s.listRecords({ regionCode: region, limit: 1_000 }),
+            last: await s.getRecord(ids[ids.length - 1]),
+            keys: await Promise.all(
+              [ids[0], ids[MAX_BATCH_ROWS], ids[ids.length - 1]].map((id) => s.listRecordKeys(id)),
+            ),
+            outbox: await s.claimOutbox({ limit: ids.length, leaseMs: 1, regionCode: region }),
+            audit: await s.listAudit({ actor, limit: 1_000 }),
+          });
+          const [fromOne, fromMany] = [await read(one), await read(many)];
+          expect(rowsOf(Object.values(fromMany))).to.deep.equal(rowsOf(Object.values(fromOne)));
+          expect(fromMany.outbox.map((e) => e.recordId)).to.deep.equal(ids);
+          expect(fromMany.keys.map((keys) => keys.length)).to.deep.equal([2, 2, 2]);
+        } finally {
+          await singles.destroy();
+          await batches.destroy();
+        }
+      });
+
+      it("insertRecords / putRecordKeys / enqueueAnchors: a duplicate anywhere in the batch is CONFLICT and none of the batch is written", async function () {
+        const existing = sealedRecord().record;
+        await store.insertRecord(existing);
+        await store.putRecordKeys(twoKeys(existing));
+        await store.enqueueAnchor(existing.id);
+        // Batches that take two statements, with the duplicate in the last one, or repeated within the batch.
+        const fresh = () => Array.from({ length: MAX_BATCH_ROWS + 2 }, () => sealedRecord().record);
+        for (const duplicate of ["existing", "repeated"] as const) {
+          const records = fresh();
+          const batch = duplicate === "existing" ? [...records, existing] : [...records, records[0]];
+          expect(await storeErrorCode(store.insertRecords(batch)), duplicate).to.equal("CONFLICT");
+          expect(await store.getRecord(records[0].id)).to.equal(undefined);
+          expect(await store.getRecord(records[records.length - 1].id)).to.equal(undefined);
+        }
+
+        const records = fresh();
+        await store.insertRecords(records);
+        const keys = records.flatMap(twoKeys);
+        for (const batch of [
+          [...keys, twoKeys(existing)[1]],
+          [...keys, keys[0]],
+        ]) {
+          expect(await storeErrorCode(store.putRecordKeys(batch))).to.equal("CONFLICT");
+          expect(await store.listRecordKeys(records[0].id)).to.deep.equal([]);
+          expect(await store.listRecordKeys(records[records.length - 1].id)).to.deep.equal([]);
+        }
+        const missingKey = { ...keys[0], recordId: uid("missing") };
+        expect(await storeErrorCode(store.putRecordKeys([...keys, missingKey]))).to.equal("NOT_FOUND");
+        expect(await store.listRecordKeys(records[0].id)).to.deep.equal([]);
+
+        const ids = records.map((r) => r.id);
+        for (const [batch, code] of [
+          [[...ids, existing.id], "CONFLICT"],
+          [[...ids, ids[0]], "CONFLICT"],
+          [[...ids, uid("missing")], "NOT_FOUND"],
+        ] as const) {
+          expect(await storeErrorCode(store.enqueueAnchors([...batch]))).to.equal(code);
+          expect(await store.getAnchoringStatus(ids[0])).to.equal(undefined);
+          expect(await store.getAnchoringStatus(ids[ids.length - 1])).to.equal(undefined);
+        }
+        expect(await store.putRecordKeys(keys)).to.equal(undefined);
+        expect((await store.enqueueAnchors(ids)).map((e) => e.recordId)).to.deep.equal(ids);
+      });
+
+      it("insertRecords / putRecordKeys / enqueueAnchors / appendAudits: a malformed row is INVALID_ARGUMENT naming the argument and the row, and nothing is written", async function () {
+        const good = sealedRecord().record;
+        const actor = uid("auditor");
+        const resident = "110105199003071234";
+        const cases: [() => Promise<unknown>, string][] = [
+          [() => store.insertRecords([good, { ...sealedRecord().record, digest: resident }]), "records[1]: digest"],
+          [
+            () => store.insertRecords([good, { ...sealedRecord().record, envelope: Buffer.from(resident) }]),
+            "records[1]: envelope",
+          ],
+          [() => store.insertRecords([good, { ...sealedRecord().record, regionCode: -1 }]), "records[1]: regionCode"],
+          [() => store.insertRecords([good, null as never]), "records[1]: must be an object"],
+          [() => store.insertRecords("x" as never), "records must be an array"],
+          [
+            () => store.putRecordKeys([...twoKeys(good), { ...twoKeys(good)[0], fieldClass: resident as never }]),
+            "keys[2]: fieldClass",
+          ],
+          [() => store.putRecordKeys([{ ...twoKeys(good)[0], holderId: "" }]), "keys[0]: holderId"],
+          [() => store.enqueueAnchors([good.id, ""]), "recordIds[1]: record id"],
+          [
+            () =>
+              store.appendAudits([
+                { actor, action: "b" },
+                { actor: "", action: resident },
+              ]),
+            "entries[1]: actor",
+          ],
+          [() => store.appendAudits([{ actor, action: "b", details: () => 1 } as never]), "entries[0]: details"],
+        ];
+        for (const [call, named] of cases) {
+          const error = await storeError(call());
+          expect(error.code, named).to.equal("INVALID_ARGUMENT");
+          expect(error.message, named).to.include(named);
+          expect(error.message, named).not.to.include(resident);
+        }
+        expect(await store.getRecord(good.id)).to.equal(undefined);
+        expect(await store.listAudit({ actor })).to.deep.equal([]);
+      });
+
+      it("insertRecords / putRecordKeys / enqueueAnchors / appendAudits: an empty batch writes nothing", async function () {
+        expect(await store.insertRecords([])).to.deep.equal([]);
+        expect(await store.putRecordKeys([])).to.equal(undefined);
+        expect(await store.enqueueAnchors([])).to.deep.equal([]);
+        expect(await store.appendAudits([])).to.deep.equal([]);
       });
     });
 
@@ -636,6 +824,34 @@ export function describeStore(name: string, makeHarness: (() => StoreHarness) | 
       });
     });
   });
+}
+
+/**
+ * Each row of lists of rows as JSON (bytes as hex, times as epoch ms): chai's deep equality, as the test runner
+ * extends it, is slow on thousands of rows with buffers.
+ */
+function rowsOf(lists: unknown[]): string[] {
+  return lists
+    .flatMap((list) => (Array.isArray(list) ? list : [list]))
+    .map((row) =>
+      JSON.stringify(row, function (key, value) {
+        const raw = (this as Record<string, unknown>)[key];
+        if (Buffer.isBuffer(raw)) return raw.toString("hex");
+        if (raw instanceof Date) return raw.getTime();
+        return value;
+      }),
+    );
+}
+
+/** The StoreError `promise` rejects with (fails if it resolves or rejects with something else). */
+async function storeError(promise: Promise<unknown>): Promise<Error & { code: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if ((error as Error).name !== "StoreError") throw error;
+    return error as Error & { code: string };
+  }
+  throw new Error("expected a StoreError, the call succeeded");
 }
 
 function randomKey(): Buffer {

@@ -1,9 +1,10 @@
-import type { Row } from "../driver";
+import type { Row, SqlValue } from "../driver";
 import { invariant } from "../errors";
 import { toDate, toInt, toJson, toText, toTextOrNull } from "../rows";
 import { AUDIT_RETENTION_MIN_DAYS, type AuditData } from "../store";
-import type { AuditEntry } from "../types";
+import type { AuditEntry, NewAuditEntry } from "../types";
 import { checkDate, checkInt, checkJson, checkLimit, checkOptionalText, checkText } from "../validate";
+import { checkEach, checkObject, inStatements, valuesList } from "./batch";
 import type { DataContext } from "./context";
 import { Where } from "./where";
 
@@ -24,21 +25,43 @@ function toAuditEntry(row: Row): AuditEntry {
   };
 }
 
+/** An entry's columns after `at`, checked. */
+function checkEntry(entry: NewAuditEntry): SqlValue[] {
+  return [
+    checkText(entry.actor, "actor"),
+    checkText(entry.action, "action"),
+    checkOptionalText(entry.target, "target", 500),
+    checkOptionalText(entry.reason, "reason", 2_000),
+    checkJson(entry.details, "details", MAX_AUDIT_DETAILS_BYTES),
+  ];
+}
+
+const INSERT = "INSERT INTO audit_log (at, actor, action, target, reason, details) VALUES";
+
 export function auditData(ctx: DataContext): AuditData {
   return {
     async appendAudit(entry) {
-      const rows = await ctx.db.all(
-        `INSERT INTO audit_log (at, actor, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
-        [
-          ctx.now(),
-          checkText(entry.actor, "actor"),
-          checkText(entry.action, "action"),
-          checkOptionalText(entry.target, "target", 500),
-          checkOptionalText(entry.reason, "reason", 2_000),
-          checkJson(entry.details, "details", MAX_AUDIT_DETAILS_BYTES),
-        ],
-      );
+      const rows = await ctx.db.all(`${INSERT} (?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`, [
+        ctx.now(),
+        ...checkEntry(entry),
+      ]);
       return toAuditEntry(rows[0]);
+    },
+
+    async appendAudits(entries) {
+      const at = ctx.now();
+      const rows = checkEach(entries, "entries", (entry: NewAuditEntry) => {
+        checkObject(entry);
+        return [at, ...checkEntry(entry)];
+      });
+      // Ids follow the VALUES order (one identity/rowid per row, in order), so the entries come back by id.
+      return inStatements(ctx.db.dialect, rows, async (count, params) => {
+        const appended = await ctx.db.all(
+          `${INSERT} ${valuesList("(?, ?, ?, ?, ?, ?)", count)} RETURNING ${COLUMNS}`,
+          params,
+        );
+        return appended.map(toAuditEntry).sort((a, b) => a.id - b.id);
+      });
     },
 
     async listAudit(query = {}) {

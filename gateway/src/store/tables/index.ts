@@ -12,6 +12,7 @@ import { outboxData } from "./outbox";
 import { payoutsData } from "./payouts";
 import { recordKeysData } from "./record-keys";
 import { recordsData } from "./records";
+import { scanData } from "./scan";
 
 export type { DataContext } from "./context";
 
@@ -28,6 +29,7 @@ export function createData(ctx: DataContext): StoreData {
     ...casesData(ctx),
     ...payoutsData(ctx),
     ...beneficiaryData(ctx),
+    ...scanData(ctx),
   };
 }
 
@@ -37,7 +39,11 @@ export function createData(ctx: DataContext): StoreData {
  * whose race is handled where they are written (getOrReserve).
  */
 export const MULTI_STATEMENT: ReadonlySet<keyof StoreData> = new Set<keyof StoreData>([
+  "insertRecords",
   "putRecordKeys",
+  "enqueueAnchors",
+  "appendAudits",
+  "putCases",
   "rescheduleOutbox",
   "beginAnchor",
   "confirmAnchor",

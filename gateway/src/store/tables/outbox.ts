@@ -4,6 +4,7 @@ import { toDate, toDateOrNull, toInt, toIntOrNull, toText, toTextOrNull } from "
 import type { OutboxData } from "../store";
 import type { OutboxEntry, OutboxStatus } from "../types";
 import { checkDate, checkInt, checkText } from "../validate";
+import { checkEach, inStatements } from "./batch";
 import type { DataContext } from "./context";
 
 export const OUTBOX_COLUMNS =
@@ -48,6 +49,26 @@ export function outboxData(ctx: DataContext): OutboxData {
       );
       if (rows.length === 0) throw new StoreError("NOT_FOUND", "no record with this id to enqueue");
       return toOutboxEntry(rows[0]);
+    },
+
+    async enqueueAnchors(recordIds) {
+      const ids = checkEach(recordIds, "recordIds", (id: string): SqlValue[] => [checkText(id, "record id")]);
+      const now = ctx.now();
+      // Entries take their queue positions in the order of `recordIds` (the SELECT's order); a missing record
+      // yields no row, a repeated one two rows (CONFLICT on the outbox's unique record_id).
+      const entries = await inStatements(ctx.db.dialect, ids, async (count, params) => {
+        const values = Array.from({ length: count }, (_, i) => `(?, ${i})`).join(", ");
+        const rows = await ctx.db.all(
+          `WITH queued (id, ord) AS (VALUES ${values}) ` +
+            "INSERT INTO outbox (record_id, digest, region_code, status, attempts, next_attempt_at, enqueued_at) " +
+            "SELECT r.id, r.digest, r.region_code, 'pending', 0, CAST(? AS BIGINT), CAST(? AS BIGINT) " +
+            `FROM queued JOIN records r ON r.id = queued.id ORDER BY queued.ord RETURNING ${OUTBOX_COLUMNS}`,
+          [...params, now, now],
+        );
+        if (rows.length !== count) throw new StoreError("NOT_FOUND", "a record id to enqueue has no record");
+        return rows.map(toOutboxEntry).sort(byPosition);
+      });
+      return entries;
     },
 
     async claimOutbox(options) {

@@ -1,9 +1,9 @@
-import type { Row } from "../driver";
-import { invariant } from "../errors";
+import type { Row, SqlValue } from "../driver";
 import { toBuffer, toDate, toText } from "../rows";
 import type { RecordKeysData } from "../store";
-import { FIELD_CLASSES, type FieldClass, type RecordKey } from "../types";
+import { FIELD_CLASSES, type FieldClass, type NewRecordKey, type RecordKey } from "../types";
 import { checkBytes, checkOneOf, checkText } from "../validate";
+import { checkEach, checkObject, inStatements, valuesList } from "./batch";
 import type { DataContext } from "./context";
 
 const COLUMNS = "record_id, holder_id, field_class, wrapped_key, created_at";
@@ -21,17 +21,22 @@ function toRecordKey(row: Row): RecordKey {
 export function recordKeysData(ctx: DataContext): RecordKeysData {
   return {
     async putRecordKeys(keys) {
-      invariant(Array.isArray(keys), "INVALID_ARGUMENT", "keys must be an array");
       const createdAt = ctx.now();
-      for (const key of keys) {
-        await ctx.db.run(`INSERT INTO record_keys (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`, [
+      const rows = checkEach(keys, "keys", (key: NewRecordKey): SqlValue[] => {
+        checkObject(key);
+        return [
           checkText(key.recordId, "record id"),
           checkText(key.holderId, "holderId"),
           checkOneOf(key.fieldClass, FIELD_CLASSES, "fieldClass"),
           Buffer.from(checkBytes(key.wrappedKey, "wrappedKey")),
           createdAt,
-        ]);
-      }
+        ];
+      });
+      // Several statements when there are many keys: MULTI_STATEMENT (or the caller's transaction) makes them one.
+      await inStatements(ctx.db.dialect, rows, async (count, params) => {
+        await ctx.db.run(`INSERT INTO record_keys (${COLUMNS}) VALUES ${valuesList("(?, ?, ?, ?, ?)", count)}`, params);
+        return [];
+      });
     },
 
     async getRecordKey(recordId, holderId, fieldClass) {

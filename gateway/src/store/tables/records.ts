@@ -3,8 +3,9 @@ import type { Row, SqlValue } from "../driver";
 import { StoreError } from "../errors";
 import { toBuffer, toDate, toInt, toText } from "../rows";
 import type { RecordsData } from "../store";
-import type { StoredRecord } from "../types";
+import type { NewRecord, StoredRecord } from "../types";
 import { checkBytes, checkHex32, checkInt, checkLimit, checkText } from "../validate";
+import { checkEach, checkObject, inStatements, valuesList } from "./batch";
 import type { DataContext } from "./context";
 
 const COLUMNS = "id, kind, case_id, region_code, schema_version, envelope, digest, created_at";
@@ -22,33 +23,64 @@ function toRecord(row: Row): StoredRecord {
   };
 }
 
+/** A record's columns in COLUMNS order, checked; `created_at` is left for the caller. */
+function checkRecord(record: NewRecord): SqlValue[] {
+  const id = checkText(record.id, "record id");
+  const kind = checkText(record.kind, "record kind", 64);
+  const caseId = checkText(record.caseId, "caseId");
+  const regionCode = checkInt(record.regionCode, "regionCode");
+  const schemaVersion = checkInt(record.schemaVersion, "schemaVersion", 1);
+  const envelope = Buffer.from(checkBytes(record.envelope, "envelope"));
+  const digest = checkHex32(record.digest, "digest");
+  try {
+    parseEnvelope(envelope); // only sealed data is stored: refuse anything that is not an SM4 envelope
+  } catch (error) {
+    throw new StoreError("INVALID_ARGUMENT", "envelope is not a sealed SM4 envelope", { cause: error });
+  }
+  return [id, kind, caseId, regionCode, schemaVersion, envelope, digest];
+}
+
+/** The stored record of checked columns (as {@link checkRecord} returns them) and their creation time. */
+function storedOf(values: SqlValue[], createdAt: number): StoredRecord {
+  const [id, kind, caseId, regionCode, schemaVersion, envelope, digest] = values as [
+    string,
+    string,
+    string,
+    number,
+    number,
+    Buffer,
+    string,
+  ];
+  return { id, kind, caseId, regionCode, schemaVersion, envelope, digest, createdAt: new Date(createdAt) };
+}
+
 export function recordsData(ctx: DataContext): RecordsData {
   return {
     async insertRecord(record) {
-      const id = checkText(record.id, "record id");
-      const kind = checkText(record.kind, "record kind", 64);
-      const caseId = checkText(record.caseId, "caseId");
-      const regionCode = checkInt(record.regionCode, "regionCode");
-      const schemaVersion = checkInt(record.schemaVersion, "schemaVersion", 1);
-      const envelope = Buffer.from(checkBytes(record.envelope, "envelope"));
-      const digest = checkHex32(record.digest, "digest");
-      try {
-        parseEnvelope(envelope); // only sealed data is stored: refuse anything that is not an SM4 envelope
-      } catch (error) {
-        throw new StoreError("INVALID_ARGUMENT", "envelope is not a sealed SM4 envelope", { cause: error });
-      }
+      const values = checkRecord(record);
       const createdAt = ctx.now();
-      await ctx.db.run(`INSERT INTO records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
-        id,
-        kind,
-        caseId,
-        regionCode,
-        schemaVersion,
-        envelope,
-        digest,
-        createdAt,
-      ]);
-      return { id, kind, caseId, regionCode, schemaVersion, envelope, digest, createdAt: new Date(createdAt) };
+      await ctx.db.run(`INSERT INTO records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [...values, createdAt]);
+      return storedOf(values, createdAt);
+    },
+
+    async insertRecords(records) {
+      const rows = checkEach(records, "records", (record: NewRecord) => {
+        checkObject(record);
+        return checkRecord(record);
+      });
+      const createdAt = ctx.now();
+      await inStatements(
+        ctx.db.dialect,
+        rows.map((values) => [...values, createdAt]),
+        async (count, params) => {
+          await ctx.db.run(
+            `INSERT INTO records (${COLUMNS}) VALUES ${valuesList("(?, ?, ?, ?, ?, ?, ?, ?)", count)}`,
+            params,
+          );
+          return [];
+        },
+      );
+      return rows.map((values) => storedOf(values, createdAt));
     },
 
     async getRecord(id) {
