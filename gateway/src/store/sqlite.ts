@@ -193,7 +193,7 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
       if (mode !== "wal") throw new StoreError("UNAVAILABLE", `SQLite refused WAL mode (journal_mode ${String(mode)})`);
     }
     db.pragma("foreign_keys = ON");
-    db.pragma(`synchronous = ${process.env.XSYNC ?? (options.synchronous === "NORMAL" ? "NORMAL" : "FULL")}`);
+    db.pragma(`synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
     db.pragma("secure_delete = ON");
     // 64 MiB of page cache (the default is 2 MiB): the indexes intake reads and writes stay in memory instead of
     // being read back through the OS (a system call a page) once the store holds a few thousand cases.
