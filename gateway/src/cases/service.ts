@@ -45,9 +45,9 @@ import { awaitSubmission, kickCaseSubmitter, submitInBackground } from "./submit
 /** Households stored per transaction by an import. */
 export const IMPORT_CHUNK = 500;
 /**
- * Households sealed between two turns of the event loop while the chunk before is stored: 63 turns a chunk, more than
- * the ~52 statements of its transaction; yielding after every household would also hand the background submitter
- * 500 turns a chunk, and an import's wall time its work.
+ * PostgreSQL: households sealed between two turns of the event loop while the chunk before is stored (63 turns a
+ * chunk, more than the ~52 statements of its transaction). Every turn is also one for the gateway's other work (the
+ * case submitter starts putting the first chunks on chain), so not one a household.
  */
 const SEAL_YIELD_EVERY = 8;
 
@@ -305,6 +305,7 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
   const directory = new HolderDirectory(ctx.store);
   const keks = new KekCache(ctx.keyring);
   type Chunk = { caseId: string; input: ApplicationInput; pseudonym: string; sealed: SealedApplication }[];
+  const overlap = ctx.store.dialect === "postgres";
   const seal = async (start: number): Promise<Chunk> => {
     const chunk: Chunk = [];
     for (const { input, pseudonym } of accepted.slice(start, start + IMPORT_CHUNK)) {
@@ -312,12 +313,14 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
       const holders: CaseHolders = await directory.holders(p.id, Number(input.region));
       chunk.push({ caseId, input, pseudonym, sealed: await sealApplication(keks, caseId, input, holders) });
       // Let the transaction of the chunk before go on meanwhile: its statements' answers are I/O callbacks.
-      if (chunk.length % SEAL_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (overlap && chunk.length % SEAL_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     return chunk;
   };
-  // Each chunk is sealed (CPU, here) while the one before is stored (mostly the database's time on PostgreSQL);
-  // transactions still commit one after the other, in order.
+  // Each chunk is sealed (CPU, here) while the one before is stored; transactions still commit one after the other,
+  // in order. Only PostgreSQL's statements leave this thread: SQLite's run in it, so there is nothing to overlap and
+  // sealing does not yield (as before: an import holds the event loop while it seals and stores, and the SQLite
+  // store, one writer, for its transactions).
   let next: Promise<Chunk> | undefined;
   try {
     for (let start = 0; start < accepted.length; start += IMPORT_CHUNK) {
