@@ -6,7 +6,7 @@ import type { Deployment } from "../../lib/deploy";
 import type { AnchoringWorker } from "./anchoring";
 import type { GatewayConfig } from "./config";
 import type { Keyring } from "./keys";
-import type { EvmLedger } from "./ledger";
+import type { GatewayLedger } from "./ledger";
 import type { Logger } from "./log";
 import type { Metrics } from "./ops/metrics";
 import type { Store } from "./store";
@@ -25,7 +25,7 @@ export const GATEWAY_ACTORS = {
 export interface GatewayContext {
   config: GatewayConfig;
   store: Store;
-  ledger: EvmLedger;
+  ledger: GatewayLedger;
   /** The chain's JSON-RPC endpoint (to fund new accounts on a development chain). */
   rpcUrl: string;
   /** The file of the institutions' chain keys (mode 0600). */

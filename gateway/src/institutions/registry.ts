@@ -5,6 +5,7 @@
  * by running it again.
  */
 import { Wallet } from "ethers";
+import { EvmLedger, LedgerConfigError } from "../ledger";
 import { isValidRegion } from "../../../lib/regions";
 import { Role } from "../../../lib/roles";
 import { type IssuedKey, issueApiKey } from "../auth";
@@ -40,6 +41,11 @@ async function fundOnDevChain(ctx: GatewayContext, account: string): Promise<voi
 
 /** Ensures the actor has a chain key loaded in the ledger and gas money (on a dev chain); returns its account. */
 export async function ensureChainActor(ctx: GatewayContext, id: string): Promise<string> {
+  if (!(ctx.ledger instanceof EvmLedger)) {
+    // On Fabric an institution's identity is enrolled with the CA and configured; the gateway cannot mint one.
+    if (ctx.ledger.actors().includes(id)) return ctx.ledger.accountOf(id);
+    throw new LedgerConfigError(`no Fabric identity for ${id}: set RELIEF_FABRIC_CERT_${id.toUpperCase()} and _KEY_`);
+  }
   const key = ctx.chainKeys.getOrCreate(id);
   if (!ctx.ledger.actors().includes(id)) ctx.ledger.addActor(id, key);
   const account = new Wallet(key).address;

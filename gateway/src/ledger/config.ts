@@ -18,6 +18,9 @@
  * | `RELIEF_TX_GAS_CAP`              | 16777216                             | gas one transaction may use              |
  * | `RELIEF_LOG_BLOCK_SPAN`          | 5000                                 | blocks per `eth_getLogs`                 |
  *
+ * With `RELIEF_LEDGER=fabric` the gateway runs on the Fabric chaincode instead: its variables (`RELIEF_FABRIC_*`) are
+ * read by `loadFabricConfig` in fabric-config.ts (docs/FABRIC.md).
+ *
  * Actor ids from the environment are the variable's suffix in lower case (`RELIEF_CHAIN_KEY_COUNTY_FINANCE` is
  * the actor `county_finance`); the keys file may use any id. Environment keys override the file. Key files
  * must not be readable by group or others.

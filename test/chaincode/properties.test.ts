@@ -1,0 +1,198 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { gapAmount } from "../../lib/programmes";
+import {
+  approvedCase,
+  digest,
+  funded,
+  newCase,
+  PROGRAMMES,
+  REGION,
+  type Emitted,
+  type Ledger,
+  type Name,
+  type Programmes,
+} from "./fixture";
+
+const MONTHLY = `0x${"0".repeat(64)}`;
+
+/**
+ * For all sequences of fund movements, payout runs (any cases, repeated), settlements, failures and clawbacks, by
+ * any actor, refused or not: appropriated == Σ region balances + Σ pools + paid out after every transaction, and a
+ * (case, period) is never paid twice unless the earlier payout failed. The ledger's state carries over between runs:
+ * every reachable state must keep the invariants.
+ */
+describe("chaincode: properties of the fund trail", function () {
+  let ledger: Ledger;
+  let programmes: Programmes;
+  let cases: { caseId: string; programmeId: number }[];
+  const outstanding = new Map<string, number>();
+
+  const regions = Object.values(REGION);
+  const actors: Name[] = [
+    "centralFinance",
+    "provinceFinance",
+    "cityFinance",
+    "countyFinance",
+    "keeper",
+    "paymentAgent",
+    "caseworker",
+  ];
+
+  async function conserved(): Promise<void> {
+    const t = await ledger.query<{ appropriated: string; paidOut: string }>("fundTotals");
+    let held = 0n;
+    for (const r of regions) held += BigInt(await ledger.query<string>("regionBalance", { region: r }));
+    for (const id of Object.values(programmes))
+      held += BigInt(await ledger.query<string>("poolBalance", { programmeId: id }));
+    expect(BigInt(t.appropriated), "appropriated == held + paid out").to.equal(held + BigInt(t.paidOut));
+  }
+
+  function track(events: Emitted[]): void {
+    for (const e of events) {
+      const key = `${e.args.caseId}:${e.args.eventId}:${e.args.period}`;
+      if (e.name === "PayoutExecuted") outstanding.set(key, (outstanding.get(key) ?? 0) + 1);
+      if (e.name === "PayoutFailed") outstanding.set(key, (outstanding.get(key) ?? 0) - 1);
+      if (e.name === "PayoutExecuted") expect(outstanding.get(key), `paid twice: ${key}`).to.equal(1);
+    }
+  }
+
+  before(async function () {
+    ({ ledger, programmes } = await funded());
+    cases = [];
+    for (const p of ["dibao", "tekun", "dibao", "temporary"] as const) {
+      cases.push(await approvedCase(ledger, programmes, p, p === "temporary" ? { a: { amount: 250_000n } } : {}));
+    }
+  });
+
+  const amount = fc.oneof(fc.bigInt({ min: 0n, max: 300_000n }), fc.constant(10n ** 12n));
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("appropriate" as const), who: fc.constantFrom(...actors), amount }),
+    fc.record({
+      kind: fc.constant("allocate" as const),
+      who: fc.constantFrom(...actors),
+      from: fc.constantFrom(...regions),
+      to: fc.constantFrom(...regions),
+      amount,
+      up: fc.boolean(),
+    }),
+    fc.record({
+      kind: fc.constant("pool" as const),
+      who: fc.constantFrom(...actors),
+      programme: fc.constantFrom(1, 2, 3),
+      amount,
+      defund: fc.boolean(),
+    }),
+    fc.record({
+      kind: fc.constant("run" as const),
+      programme: fc.constantFrom(1, 2, 3),
+      picks: fc.array(fc.nat(4), { maxLength: 6 }),
+    }),
+    fc.record({ kind: fc.constant("settle" as const), pick: fc.nat(3), fail: fc.boolean(), claw: amount }),
+    fc.record({ kind: fc.constant("month" as const) }),
+  );
+
+  it("conserves money and never pays a period twice, whatever is tried", async function () {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 8 }), async (ops) => {
+        for (const o of ops) {
+          const ref = digest("prop");
+          let attempt: Promise<{ events: Emitted[] }> | undefined;
+          if (o.kind === "appropriate")
+            attempt = ledger.submit(o.who, "appropriate", { amount: o.amount, referenceDigest: ref });
+          if (o.kind === "allocate") {
+            attempt = ledger.submit(o.who, o.up ? "returnFunds" : "allocate", {
+              fromRegion: o.from,
+              toRegion: o.to,
+              amount: o.amount,
+              referenceDigest: ref,
+            });
+          }
+          if (o.kind === "pool") {
+            attempt = ledger.submit(o.who, o.defund ? "defundProgramme" : "fundProgramme", {
+              programmeId: o.programme,
+              amount: o.amount,
+              referenceDigest: ref,
+            });
+          }
+          if (o.kind === "run") {
+            const ids = o.picks.map((i) => (i < cases.length ? cases[i].caseId : digest("unknown case")));
+            attempt = ledger.submit("keeper", "executePayouts", {
+              programmeId: o.programme,
+              period: ledger.period(),
+              caseIds: ids,
+            });
+          }
+          if (o.kind === "settle") {
+            const key = { caseId: cases[o.pick].caseId, period: ledger.period(), eventId: MONTHLY };
+            attempt = o.fail
+              ? ledger.submit("paymentAgent", "reportFailure", { key, reasonDigest: ref })
+              : ledger
+                  .submit("paymentAgent", "confirmSettlements", { bankRefDigest: ref, keys: [key] })
+                  .then(() =>
+                    ledger.submit("countyFinance", "recordClawback", { key, amount: o.claw, referenceDigest: ref }),
+                  );
+          }
+          if (o.kind === "month") ledger.nextPeriod();
+          if (attempt) {
+            const result = await attempt.catch((err: Error) => {
+              expect(err.message, "refusals are custom errors").to.match(/^RL:[A-Za-z]+/);
+              return undefined;
+            });
+            if (result) track(result.events);
+          }
+          await conserved();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+});
+
+/** For all assessments, the chaincode's approval gives lib/programmes.ts's amount (rules defined once). */
+describe("chaincode: properties of the rules", function () {
+  it("approves the gap rule's amount, or refuses a zero or out-of-range entitlement", async function () {
+    const { ledger, programmes } = await funded();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 120 }),
+        fc.bigInt({ min: 0n, max: 100_000n }),
+        async (householdSize, incomePerHead) => {
+          const c = newCase("gap");
+          await ledger.submit("caseworker", "submitCase", {
+            caseId: c.caseId,
+            programmeId: programmes.dibao,
+            region: REGION.township,
+            pseudonym: c.pseudonym,
+            recordDigest: digest("r"),
+          });
+          await ledger.submit("caseworker", "reviewCase", {
+            caseId: c.caseId,
+            passed: true,
+            reasonDigest: digest("ok"),
+          });
+          ledger.advance(PROGRAMMES.dibao.noticePeriod);
+          const approval = {
+            caseId: c.caseId,
+            assessment: { householdSize, incomePerHead, amount: 0n },
+            ruleVersion: PROGRAMMES.dibao.ruleVersion,
+          };
+          const expected = gapAmount(PROGRAMMES.dibao.amount, incomePerHead, householdSize);
+          if (householdSize === 0 || householdSize > 99) {
+            await ledger.expectRefused("approver", "approveCase", approval, "LedgerInvalidInput", {
+              field: "householdSize",
+            });
+          } else if (expected === 0n) {
+            await ledger.expectRefused("approver", "approveCase", approval, "LedgerZeroEntitlement", {
+              caseId: c.caseId,
+            });
+          } else {
+            const r = await ledger.submit<{ amount: string }>("approver", "approveCase", approval);
+            expect(BigInt(r.amount)).to.equal(expected);
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+});
