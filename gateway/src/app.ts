@@ -16,6 +16,8 @@ import { budgetRoutes } from "./budget/routes";
 import { payoutRoutes } from "./payouts/routes";
 import { auditRoutes } from "./audit/routes";
 import { beneficiaryRoutes } from "./beneficiary/routes";
+import { documentRoutes } from "./audit/document-routes";
+import { webRoutes } from "./web/routes";
 
 export const API_VERSION = "1.0.0";
 
@@ -72,6 +74,8 @@ export function createApp(ctx: GatewayContext): Express {
   app.use("/v1", payoutRoutes(ctx, registry));
   app.use("/v1", auditRoutes(ctx, registry));
   app.use("/v1", beneficiaryRoutes(ctx, registry));
+  app.use("/v1", documentRoutes(ctx, registry));
+  app.use(webRoutes());
 
   app.use(notFound);
   app.use(errorHandler(ctx.log));

@@ -3,21 +3,23 @@
  * with its settlement, receipt and dispute state (`payoutStatus`, `receiptOf`, `disputeOf`), and approvers'
  * resolution of disputes.
  *
- * Status, most specific first: `disputed` (the beneficiary reported it not received; see `dispute` for progress),
+ * Status, most specific first: `pending` (an approved monthly entitlement for the current period that no run has paid
+ * yet), `disputed` (the beneficiary reported it not received; see `dispute` for progress),
  * `confirmed` (a receipt confirms it), `settled` (the bank confirmed it), `paid` (paid on chain, awaiting
  * settlement), `failed` (the bank could not pay it; the money went back to the pool and it may be paid again).
  */
 import { formatPeriod } from "../../../lib/periods";
 import { DisputeOutcome, DisputeStatus, ReceiptOutcome } from "../../../lib/receipts";
-import { PayoutStatus } from "../../../lib/roles";
+import { CaseStatus, PayoutStatus } from "../../../lib/roles";
 import type { BeneficiaryPrincipal } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError } from "../http/errors";
-import type { PayoutKey, PayoutState } from "../ledger";
+import { MONTHLY, type PayoutKey, type PayoutState } from "../ledger";
 import { parsePayoutId, payoutIdOf } from "../payouts/ids";
+import { KIND_NAMES } from "../programmes/routes";
 import type { CaseIndexRow } from "../store";
 
-export type PaymentStatus = "paid" | "settled" | "confirmed" | "disputed" | "failed";
+export type PaymentStatus = "pending" | "paid" | "settled" | "confirmed" | "disputed" | "failed";
 
 export const DISPUTE_OUTCOME_NAMES: Record<DisputeOutcome, string | null> = {
   [DisputeOutcome.None]: null,
@@ -31,6 +33,8 @@ export interface PaymentView {
   payoutId: string;
   caseId: string;
   programmeId: number;
+  /** The programme's kind (`monthly-gap`, `monthly-fixed`, …): what the beneficiary's page names the payment by. */
+  programmeKind: string;
   /** "YYYY-MM" */
   period: string;
   eventId: string;
@@ -47,6 +51,7 @@ const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 export async function paymentOf(
   ctx: GatewayContext,
   kase: CaseIndexRow,
+  programmeKind: string,
   key: PayoutKey,
   fallback?: { amount: bigint; failed: boolean },
 ): Promise<PaymentView | undefined> {
@@ -68,6 +73,7 @@ export async function paymentOf(
     payoutId: payoutIdOf(key),
     caseId: kase.caseId,
     programmeId: kase.programmeId,
+    programmeKind,
     period: formatPeriod(key.period),
     eventId: key.eventId,
     amount: String(amount),
@@ -108,7 +114,12 @@ export async function casesOf(ctx: GatewayContext, pseudonym: string): Promise<C
 /** Every payout of every case of the beneficiary, newest period first. */
 export async function listPayments(ctx: GatewayContext, who: BeneficiaryPrincipal): Promise<PaymentView[]> {
   const views: PaymentView[] = [];
+  const kinds = new Map<number, string>();
   for (const kase of await casesOf(ctx, who.pseudonym)) {
+    if (!kinds.has(kase.programmeId)) {
+      kinds.set(kase.programmeId, KIND_NAMES[(await ctx.ledger.programme(kase.programmeId)).kind]);
+    }
+    const programmeKind = kinds.get(kase.programmeId)!;
     const keys = new Map<string, PayoutKey>();
     for (const key of await ctx.ledger.casePayouts(kase.caseId)) keys.set(payoutIdOf(key), key);
     // The gateway's own rows add payouts the chain no longer lists (failed ones, or outside its 32-period window).
@@ -122,14 +133,47 @@ export async function listPayments(ctx: GatewayContext, who: BeneficiaryPrincipa
     const found = await Promise.all(
       [...keys.entries()].map(([id, key]) => {
         const row = rows.get(id);
-        return paymentOf(ctx, kase, key, row && { amount: row.amount, failed: row.status === "failed" });
+        return paymentOf(ctx, kase, programmeKind, key, row && { amount: row.amount, failed: row.status === "failed" });
       }),
     );
     for (const v of found) if (v) views.push(v);
+    const pending = await pendingOf(ctx, kase, programmeKind, keys);
+    if (pending) views.push(pending);
   }
   return views.sort((a, b) =>
     a.period < b.period ? 1 : a.period > b.period ? -1 : a.payoutId.localeCompare(b.payoutId),
   );
+}
+
+/** Monthly kinds pay each period of an approved case's window; the current one is pending until a run pays it. */
+const MONTHLY_KINDS = new Set(["monthly-gap", "monthly-fixed"]);
+const DUE_STATUSES = new Set([CaseStatus.Approved, CaseStatus.Exiting]);
+
+/** The current period's entitlement of `kase` if it is due and not yet paid (nor failed and listed in `known`). */
+async function pendingOf(
+  ctx: GatewayContext,
+  kase: CaseIndexRow,
+  programmeKind: string,
+  known: ReadonlyMap<string, PayoutKey>,
+): Promise<PaymentView | undefined> {
+  if (!MONTHLY_KINDS.has(programmeKind)) return undefined;
+  const [record, period] = await Promise.all([ctx.ledger.caseRecord(kase.caseId), ctx.ledger.currentPeriod()]);
+  if (!record || !DUE_STATUSES.has(record.status)) return undefined;
+  if (period < record.firstPeriod || period > record.lastPeriod) return undefined;
+  const key: PayoutKey = { caseId: kase.caseId, period, eventId: MONTHLY };
+  if (known.has(payoutIdOf(key))) return undefined;
+  return {
+    payoutId: payoutIdOf(key),
+    caseId: kase.caseId,
+    programmeId: kase.programmeId,
+    programmeKind,
+    period: formatPeriod(period),
+    eventId: MONTHLY,
+    amount: String(record.amount),
+    status: "pending",
+    receipt: null,
+    dispute: null,
+  };
 }
 
 export interface OwnedPayout {

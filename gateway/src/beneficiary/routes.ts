@@ -48,10 +48,11 @@ const paymentView = z
     payoutId: z.string(),
     caseId: z.string(),
     programmeId: z.number(),
+    programmeKind: z.string().openapi({ example: "monthly-gap" }),
     period: z.string().openapi({ example: "2026-11" }),
     eventId: z.string(),
     amount: z.string(),
-    status: z.enum(["paid", "settled", "confirmed", "disputed", "failed"]),
+    status: z.enum(["pending", "paid", "settled", "confirmed", "disputed", "failed"]),
     receipt: z.object({ outcome: z.enum(RECEIPT_ROW_OUTCOMES), at: z.string() }).nullable(),
     dispute: z
       .object({

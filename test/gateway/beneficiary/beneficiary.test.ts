@@ -215,6 +215,7 @@ describe("beneficiary API: one-time codes, sessions, payments, receipts, dispute
           payoutId: aliceId(),
           caseId: alice.caseId,
           programmeId: TEKUN,
+          programmeKind: "monthly-fixed",
           period: formatPeriod(keys.alice.period),
           eventId: MONTHLY,
           amount: String(TEKUN_AMOUNT),
@@ -411,6 +412,31 @@ describe("beneficiary API: one-time codes, sessions, payments, receipts, dispute
         .send({ outcome: "upheld", resolution: "x" });
       expect(bad.status).to.equal(400);
       expect(bad.body.error.field).to.equal("outcome");
+    });
+  });
+
+  describe("pending entitlements", function () {
+    it("an approved case that no run has paid this period shows its current period as pending", async function () {
+      freshWindow();
+      await approveCases(tg, [carol]);
+      const period = await tg.gateway.ctx.ledger.currentPeriod();
+      const res = await tg.http.get("/v1/beneficiary/payments").set("Authorization", await session(carol));
+
+      expect(res.status).to.equal(200);
+      expect(res.body.payments).to.deep.equal([
+        {
+          payoutId: payoutIdOf({ caseId: carol.caseId, period, eventId: MONTHLY }),
+          caseId: carol.caseId,
+          programmeId: TEKUN,
+          programmeKind: "monthly-fixed",
+          period: formatPeriod(period),
+          eventId: MONTHLY,
+          amount: String(TEKUN_AMOUNT),
+          status: "pending",
+          receipt: null,
+          dispute: null,
+        },
+      ]);
     });
   });
 
