@@ -13,6 +13,7 @@
  * | `RELIEF_CSV_LIMIT`             | `20mb`                | largest CSV upload                                   |
  * | `RELIEF_ANCHOR_BATCH`          | `1000`                | records per anchor                                   |
  * | `RELIEF_ANCHOR_INTERVAL_MS`    | `5000`                | pause between anchoring rounds                       |
+ * | `RELIEF_ANCHOR_LEASE_MS`       | `120000`              | how long a claimed outbox entry waits for its claimer |
  * | `RELIEF_CODE_TTL_HOURS`        | `72`                  | life of a beneficiary's one-time code                |
  * | `RELIEF_CODE_MAX_FAILURES`     | `5`                   | failed sign-ins before the code locks                |
  * | `RELIEF_CODE_LOCK_MINUTES`     | `15`                  | how long a locked code stays locked                  |
@@ -31,7 +32,7 @@ export interface GatewayConfig {
   sqlitePath: string;
   bodyLimit: string;
   csvLimit: string;
-  anchoring: { batchSize: number; intervalMs: number };
+  anchoring: { batchSize: number; intervalMs: number; leaseMs: number };
   beneficiary: { codeTtlMs: number; maxFailures: number; lockMs: number; sessionTtlMs: number };
   logLevel: string;
 }
@@ -52,6 +53,8 @@ const env = z.object({
     .default("20mb"),
   RELIEF_ANCHOR_BATCH: z.coerce.number().int().min(1).max(100_000).default(1000),
   RELIEF_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(10).default(5000),
+  // A claim that a crashed gateway never turned into an anchor is claimable again after this long.
+  RELIEF_ANCHOR_LEASE_MS: z.coerce.number().int().min(1000).default(120_000),
   RELIEF_CODE_TTL_HOURS: z.coerce.number().positive().default(72),
   RELIEF_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   RELIEF_CODE_LOCK_MINUTES: z.coerce.number().positive().default(15),
@@ -81,7 +84,11 @@ export function loadGatewayConfig(
     sqlitePath: path.resolve(cwd, e.RELIEF_SQLITE_PATH),
     bodyLimit: e.RELIEF_BODY_LIMIT,
     csvLimit: e.RELIEF_CSV_LIMIT,
-    anchoring: { batchSize: e.RELIEF_ANCHOR_BATCH, intervalMs: e.RELIEF_ANCHOR_INTERVAL_MS },
+    anchoring: {
+      batchSize: e.RELIEF_ANCHOR_BATCH,
+      intervalMs: e.RELIEF_ANCHOR_INTERVAL_MS,
+      leaseMs: e.RELIEF_ANCHOR_LEASE_MS,
+    },
     beneficiary: {
       codeTtlMs: e.RELIEF_CODE_TTL_HOURS * 3_600_000,
       maxFailures: e.RELIEF_CODE_MAX_FAILURES,

@@ -12,7 +12,16 @@ import type { GatewayConfig } from "./config";
 import { GATEWAY_ACTORS, type GatewayContext } from "./context";
 import { ChainKeys } from "./institutions/chain-keys";
 import { Keyring } from "./keys";
-import { EvmLedger, loadActorKeys, loadDeployment } from "./ledger";
+import {
+  EvmLedger,
+  fabricDeployment,
+  ledgerKind,
+  loadActorKeys,
+  loadDeployment,
+  loadFabricConfig,
+  openFabricLedger,
+  type GatewayLedger,
+} from "./ledger";
 import { type Logger, createLogger } from "./log";
 import { createMetrics } from "./ops/metrics";
 import { resumePayoutRuns } from "./payouts/resume";
@@ -43,9 +52,15 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const log = options.log ?? createLogger({ level: config.logLevel });
   const now = options.now ?? (() => new Date());
+  // RELIEF_LEDGER=fabric: the chaincode on a Fabric channel (docs/FABRIC.md) instead of the EVM contracts.
+  const onFabric = ledgerKind(process.env) === "fabric";
   const deployment =
     options.deployment ??
-    loadDeployment(path.resolve(process.env.RELIEF_DEPLOYMENT_FILE ?? path.join(config.dataDir, "deployment.json")));
+    (onFabric
+      ? fabricDeployment()
+      : loadDeployment(
+          path.resolve(process.env.RELIEF_DEPLOYMENT_FILE ?? path.join(config.dataDir, "deployment.json")),
+        ));
   const store =
     // The configuration decides (it read DATABASE_URL already); the store must not consult the environment again.
     options.store ?? (await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, now }, {}));
@@ -53,13 +68,15 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
   try {
     const keyring = await Keyring.open({ dir: config.keysDir, store });
     const chainKeys = ChainKeys.open(path.join(config.keysDir, "chain-keys.json"));
-    const ledger = new EvmLedger({
-      rpcUrl: options.rpcUrl,
-      chainId: deployment.chainId,
-      addresses: deployment.addresses,
-      // Keys from the environment (RELIEF_CHAIN_KEY_<ACTOR>, RELIEF_CHAIN_KEYS_FILE) override the key file's.
-      actors: { ...Object.fromEntries(chainKeys.entries()), ...loadActorKeys(process.env, process.cwd()) },
-    });
+    const ledger: GatewayLedger = onFabric
+      ? openFabricLedger(loadFabricConfig(process.env, process.cwd()))
+      : new EvmLedger({
+          rpcUrl: options.rpcUrl,
+          chainId: deployment.chainId,
+          addresses: deployment.addresses,
+          // Keys from the environment (RELIEF_CHAIN_KEY_<ACTOR>, RELIEF_CHAIN_KEYS_FILE) override the key file's.
+          actors: { ...Object.fromEntries(chainKeys.entries()), ...loadActorKeys(process.env, process.cwd()) },
+        });
     closers.unshift(() => ledger.close());
     await ledger.connect();
     const ctx: GatewayContext = {
@@ -83,6 +100,7 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
         actor: GATEWAY_ACTORS.anchorer,
         batchSize: config.anchoring.batchSize,
         intervalMs: config.anchoring.intervalMs,
+        leaseMs: config.anchoring.leaseMs,
         onError: (e) => {
           const err = e as { name?: string; code?: string };
           log.warn({ errName: err?.name, errCode: err?.code }, "anchoring round failed");

@@ -129,6 +129,8 @@ export class AnchoringWorker {
   readonly #onError: (error: unknown) => void;
   /** Consecutive rounds that found the chain unreachable. */
   #failures = 0;
+  /** Entries deferred because the chain was unreachable: due again as soon as it answers (not after their backoff). */
+  readonly #deferred = new Set<string>();
   /** Serialises rounds and reconciliations. */
   #busy: Promise<unknown> = Promise.resolve();
   #loop: Promise<void> | undefined;
@@ -228,6 +230,14 @@ export class AnchoringWorker {
   async #round(): Promise<RoundResult> {
     const result: RoundResult = { anchors: [], anchoredRecords: 0 };
     try {
+      if (this.#deferred.size > 0) {
+        // Backoff spaces the attempts while the chain is down; it must not hold entries back once it answers (after
+        // an outage of n rounds they would wait up to 2^(n-1) s, capped at backoff.maxMs). Throws while still down.
+        await this.ledger.anchorCount();
+        const ids = [...this.#deferred];
+        this.#deferred.clear();
+        await this.store.rescheduleOutbox(ids, this.#clock());
+      }
       for (const row of await this.#listAnchors("submitted")) {
         const done = await this.#settle(row);
         if (done) this.#record(result, done);
@@ -296,6 +306,7 @@ export class AnchoringWorker {
     if (!(error instanceof LedgerUnavailableError)) return;
     const at = new Date(this.#clock().getTime() + this.backoffDelay(this.#failures + 1));
     await this.store.rescheduleOutbox(ids, at);
+    for (const id of ids) this.#deferred.add(id);
   }
 
   /** Sends a submitted anchor and confirms it. Re-sending the same (sequence, root) is safe: see the module comment. */

@@ -327,7 +327,13 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
       const chunk = await (next ?? seal(start));
       next = start + IMPORT_CHUNK < accepted.length ? seal(start + IMPORT_CHUNK) : undefined;
       next?.catch(() => undefined); // handled when awaited: not an unhandled rejection while this chunk is stored
-      await ctx.store.transaction((tx) => storeApplications(tx, p.id, "csv", chunk));
+      const last = next === undefined;
+      await ctx.store.transaction(async (tx) => {
+        await storeApplications(tx, p.id, "csv", chunk);
+        // With the last chunk, not after it: a file whose households all committed is never answered 503.
+        if (last)
+          await tx.appendAudit({ actor: p.id, action: "cases.imported", details: { imported: accepted.length } });
+      });
       caseIds.push(...chunk.map((h) => h.caseId));
     }
   } catch (error) {
@@ -347,7 +353,6 @@ export async function importCases(ctx: GatewayContext, p: InstitutionPrincipal, 
     await next?.catch(() => undefined); // a chunk being sealed when a transaction failed: dropped
     await keks.wipe();
   }
-  await ctx.store.appendAudit({ actor: p.id, action: "cases.imported", details: { imported: caseIds.length } });
   kickCaseSubmitter(ctx);
   return { imported: caseIds.length, caseIds };
 }

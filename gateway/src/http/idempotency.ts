@@ -94,8 +94,27 @@ export type Complete = (
   response: IdempotentResponse,
 ) => Promise<void>;
 
+/**
+ * Reservations this gateway knows to be abandoned: those made before it started (the process that made them was
+ * killed before its work committed: a committed work completes its key in the same transaction), and those whose
+ * release failed (the database went away mid-request). Such a key would otherwise answer 409 IN_PROGRESS forever;
+ * it is released and reserved anew. One gateway process per database is assumed (as payouts/resume.ts does).
+ */
+interface Abandoned {
+  startedAt: Date;
+  keys: Set<string>;
+}
+const ABANDONED = new WeakMap<GatewayContext, Abandoned>();
+
+function abandonedOf(ctx: GatewayContext): Abandoned {
+  let a = ABANDONED.get(ctx);
+  if (!a) ABANDONED.set(ctx, (a = { startedAt: ctx.now(), keys: new Set() }));
+  return a;
+}
+
 async function reserve(ctx: GatewayContext, key: string, hash: string): Promise<IdempotentResponse | undefined> {
   const deadline = Date.now() + WAIT_MS;
+  const abandoned = abandonedOf(ctx);
   for (;;) {
     let reservation;
     try {
@@ -108,6 +127,19 @@ async function reserve(ctx: GatewayContext, key: string, hash: string): Promise<
     }
     if (reservation.outcome === "completed") return { status: reservation.status, body: reservation.body };
     if (reservation.outcome === "reserved") return undefined;
+    // Taken over atomically (the store checks the reservation's time): of several callers, one gets it.
+    const released = abandoned.keys.delete(key);
+    if (released || reservation.since < abandoned.startedAt) {
+      let taken: boolean;
+      try {
+        taken = await ctx.store.takeOverIdempotency(key, hash, reservation.since);
+      } catch (error) {
+        if (released) abandoned.keys.add(key);
+        throw error;
+      }
+      if (taken) return undefined;
+      continue;
+    }
     if (Date.now() > deadline) {
       throw new ApiError(
         "IN_PROGRESS",
@@ -156,7 +188,7 @@ export async function once(
       });
     } else {
       // Releases only a reservation that is still pending (a completion rolled back with its transaction included).
-      await ctx.store.releaseIdempotency(key, hash).catch(() => false);
+      await ctx.store.releaseIdempotency(key, hash).catch(() => void abandonedOf(ctx).keys.add(key));
     }
     throw error;
   }

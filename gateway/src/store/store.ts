@@ -174,6 +174,11 @@ export interface IdempotencyData {
   completeIdempotency(key: string, requestHash: string, response: IdempotentResponse): Promise<void>;
   /** Drops a reservation that is not completed (the request failed with no effect), so the key can be reused. */
   releaseIdempotency(key: string, requestHash: string): Promise<boolean>;
+  /**
+   * Takes over the pending reservation made at `since` whose maker is gone (it died, or could not release it):
+   * true for exactly one caller, who then holds it (reserved anew, now); false if it is no longer that reservation.
+   */
+  takeOverIdempotency(key: string, requestHash: string, since: Date): Promise<boolean>;
   /** Deletes keys created before `before`. Returns how many. */
   purgeIdempotency(before: Date): Promise<number>;
 }

@@ -9,6 +9,9 @@ import type { TestGateway } from "./harness";
 
 export const DAY = 86_400;
 
+/** What the fixtures use of a test gateway: its gateway (ledger, store) and its chain (the fault suite has both). */
+export type FixtureTarget = Pick<TestGateway, "gateway" | "chain">;
+
 /** A fixed digest of a label. */
 export const digest = (label: string): string => keccakId(label);
 /** A fresh random bytes32. */
@@ -16,7 +19,7 @@ export const hex32 = (): string => `0x${randomBytes(32).toString("hex")}`;
 
 /** Appropriates `amount` at central, allocates it down to the county and funds the programme's pool with it. */
 export async function fundPool(
-  t: TestGateway,
+  t: FixtureTarget,
   programmeId: number,
   amount: bigint,
   referenceDigest: string = hex32(),
@@ -48,7 +51,7 @@ export interface SubmittedCase {
  * Fresh random ids and digests unless given. Approve it with {@link approveCase} after {@link passNotice}.
  */
 export async function submitCase(
-  t: TestGateway,
+  t: FixtureTarget,
   c: Partial<SubmittedCase> & { programmeId: number },
 ): Promise<SubmittedCase> {
   const { ledger, store } = t.gateway.ctx;
@@ -77,7 +80,7 @@ export async function submitCase(
 }
 
 /** Moves the chain past the notice period (7 days). */
-export async function passNotice(t: TestGateway): Promise<void> {
+export async function passNotice(t: FixtureTarget): Promise<void> {
   await t.chain.increaseTime(7 * DAY + 60);
 }
 
@@ -90,7 +93,7 @@ export interface Assessment {
 
 /** Approves a submitted case (county approver) with the programme's current rule version; returns its amount. */
 export async function approveCase(
-  t: TestGateway,
+  t: FixtureTarget,
   caseId: string,
   programmeId: number,
   a: Assessment = {},

@@ -43,6 +43,10 @@ export interface TestGatewayOptions {
   anchorIntervalMs?: number;
   now?: () => Date;
   env?: Record<string, string>;
+  /** PostgreSQL to use instead of DATABASE_URL (the fault suite's proxy in front of it). */
+  databaseUrl?: string;
+  /** The PostgreSQL schema to create (default: a fresh random name). */
+  schema?: string;
 }
 
 /** `backend: "postgres"` needs DATABASE_URL; callers skip otherwise. */
@@ -68,9 +72,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   let store: Store | undefined;
   let dropSchema: (() => Promise<void>) | undefined;
   if (options.backend === "postgres") {
-    const databaseUrl = process.env.DATABASE_URL;
+    const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     if (!databaseUrl) throw new Error("DATABASE_URL is not set");
-    const schema = `relief_api_${randomBytes(6).toString("hex")}`;
+    const schema = options.schema ?? `relief_api_${randomBytes(6).toString("hex")}`;
     store = await openPostgresStore({ databaseUrl, schema, poolSize: 8, now: options.now });
     dropSchema = async () => {
       const client = new Client({ connectionString: databaseUrl });

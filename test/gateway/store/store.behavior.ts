@@ -755,6 +755,21 @@ export function describeStore(name: string, makeHarness: (() => StoreHarness) | 
         expect((await store.getOrReserve(key, "h")).outcome).to.equal("completed");
       });
 
+      it("takeOverIdempotency: of concurrent take-overs of a pending reservation, exactly one wins; a completed one is not taken", async function () {
+        const key = uid("idem");
+        await store.getOrReserve(key, "h");
+        const pending = await store.getOrReserve(key, "h");
+        if (pending.outcome !== "in-progress") throw new Error("expected the reservation in progress");
+        const wins = await Promise.all([1, 2, 3].map(() => store.takeOverIdempotency(key, "h", pending.since)));
+        expect(wins.filter(Boolean)).to.have.length(1);
+        expect(await store.takeOverIdempotency(key, "other-hash", pending.since)).to.equal(false);
+        const taken = await store.getOrReserve(key, "h");
+        await store.completeIdempotency(key, "h", { status: 202, body: [] });
+        if (taken.outcome === "in-progress")
+          expect(await store.takeOverIdempotency(key, "h", taken.since)).to.equal(false);
+        expect((await store.getOrReserve(key, "h")).outcome).to.equal("completed");
+      });
+
       it("getOrReserve: of concurrent reservations of one key from two stores, exactly one wins", async function () {
         const other = await harness.open();
         const key = uid("idem");

@@ -79,6 +79,17 @@ export function idempotencyData(ctx: DataContext): IdempotencyData {
       return changed === 1;
     },
 
+    async takeOverIdempotency(rawKey, rawHash, since) {
+      const was = checkDate(since, "since");
+      // The new time differs from the old one (even within its millisecond): a second take-over of `since` fails.
+      const changed = await ctx.db.run(
+        "UPDATE idempotency SET created_at = ? " +
+          "WHERE idempotency_key = ? AND request_hash = ? AND state = 'pending' AND created_at = ?",
+        [Math.max(ctx.now(), was + 1), checkText(rawKey, "idempotency key"), checkText(rawHash, "request hash"), was],
+      );
+      return changed === 1;
+    },
+
     async purgeIdempotency(before) {
       return ctx.db.run("DELETE FROM idempotency WHERE created_at < ?", [checkDate(before, "before")]);
     },
