@@ -17,6 +17,7 @@ import {
   fabricDeployment,
   ledgerKind,
   loadActorKeys,
+  loadEvmTuning,
   loadDeployment,
   loadFabricConfig,
   openFabricLedger,
@@ -71,6 +72,8 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     const ledger: GatewayLedger = onFabric
       ? openFabricLedger(loadFabricConfig(process.env, process.cwd()))
       : new EvmLedger({
+          // RELIEF_RPC_TIMEOUT_MS, RELIEF_TX_TIMEOUT_MS and the batch sizes apply to the gateway as documented.
+          ...loadEvmTuning(process.env),
           rpcUrl: options.rpcUrl,
           chainId: deployment.chainId,
           addresses: deployment.addresses,

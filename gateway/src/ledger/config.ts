@@ -81,6 +81,24 @@ export function loadLedgerConfig(env: Env = process.env, cwd: string = process.c
     deploymentFile,
     deployment,
     actorKeys: loadActorKeys(env, cwd),
+    ...loadEvmTuning(env),
+  };
+}
+
+/** The EVM adapter's deadlines, polling and batch sizes from the environment (each with its default). */
+export type EvmTuning = Pick<
+  LedgerConfig,
+  | "rpcTimeoutMs"
+  | "receiptTimeoutMs"
+  | "pollIntervalMs"
+  | "payoutChunkSize"
+  | "settlementChunkSize"
+  | "txGasCap"
+  | "logBlockSpan"
+>;
+
+export function loadEvmTuning(env: Env = process.env): EvmTuning {
+  return {
     rpcTimeoutMs: Number(integer(env, "RELIEF_RPC_TIMEOUT_MS", BigInt(EVM_DEFAULTS.rpcTimeoutMs))),
     receiptTimeoutMs: Number(integer(env, "RELIEF_TX_TIMEOUT_MS", BigInt(EVM_DEFAULTS.receiptTimeoutMs))),
     pollIntervalMs: Number(integer(env, "RELIEF_POLL_INTERVAL_MS", BigInt(EVM_DEFAULTS.pollIntervalMs))),

@@ -7,7 +7,15 @@ export * from "./ledger";
 export * from "./events";
 export * from "./errors";
 export { EVM_DEFAULTS, EvmLedger, type EvmLedgerOptions } from "./evm";
-export { evmLedgerOptions, loadActorKeys, loadDeployment, loadLedgerConfig, type LedgerConfig } from "./config";
+export {
+  evmLedgerOptions,
+  loadActorKeys,
+  loadEvmTuning,
+  loadDeployment,
+  loadLedgerConfig,
+  type EvmTuning,
+  type LedgerConfig,
+} from "./config";
 export { FABRIC_DEFAULTS, FabricLedger, type FabricLedgerOptions } from "./fabric";
 export type { FabricTransport } from "./fabric-transport";
 export {

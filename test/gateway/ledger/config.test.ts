@@ -3,7 +3,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { EVM_DEFAULTS, LedgerConfigError, evmLedgerOptions, loadLedgerConfig } from "../../../gateway/src/ledger";
+import {
+  EVM_DEFAULTS,
+  LedgerConfigError,
+  evmLedgerOptions,
+  loadEvmTuning,
+  loadLedgerConfig,
+} from "../../../gateway/src/ledger";
 
 const ADDRESSES = {
   registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
@@ -51,6 +57,14 @@ describe("ledger configuration", function () {
       settlementChunkSize: 500,
     });
     expect(config.txGasCap).to.equal(16_777_216n);
+  });
+
+  it("deadlines and batch sizes from the environment, the same for the gateway as for the tools", function () {
+    const env = { RELIEF_RPC_TIMEOUT_MS: "1500", RELIEF_TX_TIMEOUT_MS: "9000", RELIEF_PAYOUT_CHUNK: "250" };
+
+    expect(loadEvmTuning(env)).to.include({ rpcTimeoutMs: 1_500, receiptTimeoutMs: 9_000, payoutChunkSize: 250 });
+    expect(loadLedgerConfig(env, dir)).to.include(loadEvmTuning(env));
+    expect(() => loadEvmTuning({ RELIEF_RPC_TIMEOUT_MS: "soon" })).to.throw(LedgerConfigError, /RELIEF_RPC_TIMEOUT_MS/);
   });
 
   it("keys: a JSON keys file, per-actor variables and key files; the environment wins", function () {
