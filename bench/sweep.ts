@@ -12,6 +12,12 @@
  * (`runSweep`: records, then the one pass over the chain's events, the fund and lifecycle checks and the report).
  * Reported: records per second (target ≥ 50,000/s) and peak RSS at both sizes (target: within 20% of each other).
  *
+ * Before and after, side by side: with `RELIEF_BENCH_SWEEP_BASELINE=DIR` (a copy of an earlier version of this
+ * repository, e.g. `git archive <commit> | tar -x -C DIR` with `node_modules` and `artifacts` linked in), each size is
+ * also measured with DIR's records check (DIR's own `bench/sweep.ts --measure`, same store, same chain, same moment),
+ * and the table gives the ratio. The machine's 1-minute load average is sampled every 5 s during the run (the machine
+ * may be shared: the numbers say how much).
+ *
  * Writes bench/results/sweep.json and the `sweep` section of docs/BENCHMARKS.md. Alone:
  * `npx ts-node --transpile-only bench/sweep.ts`.
  */
@@ -19,6 +25,7 @@ import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { RecordHeader } from "../gateway/src/records";
 import type { NewRecord } from "../gateway/src/store";
@@ -30,6 +37,7 @@ const ENVELOPE_REUSE = 1_000;
 const RECORDS_PER_TRANSACTION = 5_000;
 const TARGETS = { recordsPerSecond: 50_000, rssSpread: 0.2 };
 const TOWNSHIP = 110105001000;
+const BASELINE = process.env.RELIEF_BENCH_SWEEP_BASELINE;
 
 interface MeasureRequest {
   mode: "records" | "sweep";
@@ -104,12 +112,13 @@ async function measure(request: MeasureRequest): Promise<MeasureResult> {
   }
 }
 
-function measureInChild(request: MeasureRequest): Promise<MeasureResult> {
+/** One measurement in a fresh process: this file's, or (`script`) an earlier version's `bench/sweep.ts`. */
+function measureInChild(request: MeasureRequest, script = __filename): Promise<MeasureResult> {
   return new Promise((resolve, reject) => {
     const profile = process.env.RELIEF_BENCH_PROFILE
       ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.RELIEF_BENCH_PROFILE}`]
       : [];
-    const child = fork(__filename, ["--measure"], { execArgv: ["-r", "ts-node/register/transpile-only", ...profile] });
+    const child = fork(script, ["--measure"], { execArgv: ["-r", "ts-node/register/transpile-only", ...profile] });
     let result: MeasureResult | undefined;
     child.on("message", (m: { ok: boolean; result?: MeasureResult; error?: string }) => {
       if (m.ok) result = m.result;
@@ -132,6 +141,9 @@ async function main(): Promise<void> {
 
   const load = () => os.loadavg().map((n) => Math.round(n * 100) / 100);
   const loadBefore = load();
+  const loadSamples: number[] = [];
+  const sampler = setInterval(() => loadSamples.push(os.loadavg()[0]), 5_000);
+  sampler.unref();
   console.log(`sweep bench: sizes ${SIZES.map((s) => fmt(s)).join(", ")}${QUICK ? " (quick)" : ""}`);
   const tg = await startTestGateway();
   const ctx = tg.gateway.ctx;
@@ -151,6 +163,9 @@ async function main(): Promise<void> {
     dbMiB: number;
     recordsCheck: MeasureResult;
     sweep: MeasureResult;
+    /** The earlier version's records check (RELIEF_BENCH_SWEEP_BASELINE), and this one's speed over it. */
+    baseline?: MeasureResult;
+    speedup?: number;
   }[] = [];
   let seeded = 0;
   try {
@@ -219,6 +234,18 @@ async function main(): Promise<void> {
           deployedAtBlock: ctx.deployment.deployedAtBlock,
         },
       };
+      let baseline: MeasureResult | undefined;
+      if (BASELINE) {
+        baseline = await measureInChild({ ...request, mode: "records" }, path.join(BASELINE, "bench", "sweep.ts"));
+        console.log(
+          `    baseline records check: ${fmt(baseline.recordsPerSecond)} records/s, peak RSS ${fmt(baseline.peakRssMiB)} MiB`,
+        );
+        if (baseline.recordsChecked !== size || baseline.exceptions !== 0) {
+          throw new Error(
+            `the baseline checked ${baseline.recordsChecked} of ${size} with ${baseline.exceptions} exceptions`,
+          );
+        }
+      }
       const recordsCheck = await measureInChild({ ...request, mode: "records" });
       console.log(
         `    records check: ${fmt(recordsCheck.recordsPerSecond)} records/s, peak RSS ${fmt(recordsCheck.peakRssMiB)} MiB`,
@@ -231,11 +258,27 @@ async function main(): Promise<void> {
       if (recordsCheck.exceptions !== 0 || sweep.exceptions !== 0) {
         throw new Error(`a clean store gave ${recordsCheck.exceptions} / ${sweep.exceptions} exceptions`);
       }
-      runs.push({ records: size, seedSeconds, anchorSeconds, anchors, dbMiB, recordsCheck, sweep });
+      runs.push({
+        records: size,
+        seedSeconds,
+        anchorSeconds,
+        anchors,
+        dbMiB,
+        recordsCheck,
+        sweep,
+        ...(baseline ? { baseline, speedup: recordsCheck.recordsPerSecond / baseline.recordsPerSecond } : {}),
+      });
     }
   } finally {
+    clearInterval(sampler);
     await tg.close();
   }
+  const loadDuring = {
+    min: Math.min(...loadSamples),
+    mean: loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length),
+    max: Math.max(...loadSamples),
+    samples: loadSamples.length,
+  };
 
   const spread = (key: "recordsCheck" | "sweep") => {
     const rss = runs.map((r) => r[key].peakRssMiB);
@@ -244,7 +287,8 @@ async function main(): Promise<void> {
   const result = {
     machine: machine(),
     quick: QUICK,
-    loadAverage: { before: loadBefore, after: load() },
+    loadAverage: { before: loadBefore, after: load(), during: loadDuring },
+    baselineDir: BASELINE ?? null,
     targets: TARGETS,
     anchorBatch: ANCHOR_BATCH,
     envelopeReuse: ENVELOPE_REUSE,
@@ -259,8 +303,9 @@ async function main(): Promise<void> {
   const m = result.machine;
   const md = [
     `Measured ${m.date.slice(0, 10)} on ${m.cpus} cores (${m.cpuModel}), Node ${m.node}, SQLite, anvil` +
-      `${QUICK ? " (quick sizes)" : ""}; load average ${loadBefore.join(" / ")} at the start (a shared machine). ` +
-      `Raw data: \`bench/results/sweep.json\`.`,
+      `${QUICK ? " (quick sizes)" : ""}; 1-minute load average during the run ${fmt(loadDuring.min, 1)} to ` +
+      `${fmt(loadDuring.max, 1)} (mean ${fmt(loadDuring.mean, 1)}) on ${m.cpus} cores: a shared machine, other work ` +
+      `took CPU time from every measurement. Raw data: \`bench/results/sweep.json\`.`,
     "",
     "### Audit sweep: records per second and peak memory",
     "",
@@ -270,7 +315,9 @@ async function main(): Promise<void> {
         "anchors",
         "seeding (s)",
         "anchoring (s)",
+        ...(BASELINE ? ["before: records check (records/s)"] : []),
         "records check (records/s)",
+        ...(BASELINE ? ["speed-up"] : []),
         "records check peak RSS (MiB)",
         "whole sweep (s)",
         "whole sweep (records/s)",
@@ -281,7 +328,9 @@ async function main(): Promise<void> {
         r.anchors,
         fmt(r.seedSeconds, 1),
         fmt(r.anchorSeconds, 1),
+        ...(r.baseline ? [fmt(r.baseline.recordsPerSecond)] : []),
         fmt(r.recordsCheck.recordsPerSecond),
+        ...(r.speedup !== undefined ? [`${fmt(r.speedup, 2)}×`] : []),
         fmt(r.recordsCheck.peakRssMiB),
         fmt(r.sweep.seconds, 1),
         fmt(r.sweep.recordsPerSecond),

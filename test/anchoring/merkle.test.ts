@@ -6,6 +6,7 @@ import {
   buildTree,
   inclusionProof,
   leafHash,
+  merkleHashReady,
   merkleRoot,
   nodeHash,
   verifyInclusion,
@@ -117,6 +118,20 @@ describe("merkle", function () {
         const digests = digestsFor(n, n);
         expect(merkleRoot(digests), `size ${n}`).to.equal(referenceRoot(digests));
       }
+    });
+
+    it("gives the same root and levels with the WebAssembly keccak loaded, for any digests", async function () {
+      await merkleHashReady();
+      const digest = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => hexlify(b));
+      fc.assert(
+        fc.property(fc.array(digest, { minLength: 1, maxLength: 300 }), (digests) => {
+          const tree = buildTree(digests);
+          expect(merkleRoot(digests)).to.equal(referenceRoot(digests));
+          expect(tree.root).to.equal(merkleRoot(digests));
+          expect(tree.levels[0]).to.deep.equal(digests.map(leafHash));
+        }),
+        { numRuns: 100 },
+      );
     });
 
     it("gives the same audit path as PATH(m, D[n])", function () {

@@ -67,8 +67,12 @@ export interface BundleRecord {
   recordId: string;
   kind: string;
   caseId: string;
-  regionCode: number;
-  schemaVersion: number;
+  /**
+   * Sealed records only (their header is in the digest). A receipt record has neither: its digest commits to the
+   * signed receipt alone, so its region and schema version would be claims that nothing in the bundle can check.
+   */
+  regionCode?: number;
+  schemaVersion?: number;
   /** The sealed envelope (SM4-GCM ciphertext), base64: every record but receipts. */
   envelope?: string;
   /** Receipt records: the canonical receipt and the gateway's signature, whose receipt digest is the record digest. */
@@ -276,19 +280,20 @@ async function receiptRowsOf(ctx: GatewayContext, caseIds: Iterable<string>): Pr
 
 function bundleRecord(p: Proved, receipts: Map<string, ReceiptRow>): BundleRecord {
   const { record, proof } = p;
-  const base = {
-    recordId: record.id,
-    kind: record.kind,
-    caseId: record.caseId,
-    regionCode: record.regionCode,
-    schemaVersion: record.schemaVersion,
-  };
+  const base = { recordId: record.id, kind: record.kind, caseId: record.caseId };
   if (record.kind === RECEIPT_RECORD_KIND) {
     const row = receipts.get(record.id);
     if (!row) throw new ApiError("CONFLICT", `receipt record ${record.id} has no stored receipt: run the audit sweep`);
     return { ...base, receipt: { canonical: row.receiptJson, signature: row.signature }, digest: record.digest, proof };
   }
-  return { ...base, envelope: Buffer.from(record.envelope).toString("base64"), digest: record.digest, proof };
+  return {
+    ...base,
+    regionCode: record.regionCode,
+    schemaVersion: record.schemaVersion,
+    envelope: Buffer.from(record.envelope).toString("base64"),
+    digest: record.digest,
+    proof,
+  };
 }
 
 async function caseFacts(
@@ -505,7 +510,14 @@ const recordIdSchema = z.string().regex(/^[\x21-\x7e]{1,200}$/, "a record id of 
 const periodTextSchema = z
   .string()
   .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "YYYY-MM")
-  .refine((s) => formatPeriod(parsePeriod(s)) === s, "a period");
+  // zod runs this even when the pattern failed: a text parsePeriod refuses is simply not a period (never a throw).
+  .refine((s) => {
+    try {
+      return formatPeriod(parsePeriod(s)) === s;
+    } catch {
+      return false;
+    }
+  }, "a period");
 const base64Schema = z
   .string()
   .min(4)
@@ -530,8 +542,8 @@ const recordSchema = z
     recordId: recordIdSchema,
     kind: z.string().min(1).max(64),
     caseId: z.string().min(1).max(200),
-    regionCode: countSchema,
-    schemaVersion: countSchema.min(1),
+    regionCode: countSchema.optional(),
+    schemaVersion: countSchema.min(1).optional(),
     envelope: base64Schema.optional(),
     receipt: z
       .object({ canonical: z.string().min(2).max(10_000), signature: base64Schema })
@@ -544,9 +556,16 @@ const recordSchema = z
   .refine(
     (r) =>
       r.kind === RECEIPT_RECORD_KIND
-        ? r.receipt !== undefined && r.envelope === undefined
-        : r.envelope !== undefined && r.receipt === undefined,
-    "a receipt record carries its receipt, every other record its envelope",
+        ? r.receipt !== undefined &&
+          r.envelope === undefined &&
+          r.regionCode === undefined &&
+          r.schemaVersion === undefined
+        : r.envelope !== undefined &&
+          r.receipt === undefined &&
+          r.regionCode !== undefined &&
+          r.schemaVersion !== undefined,
+    "a receipt record carries its receipt and no region or schema version (nothing commits to them); every other " +
+      "record its envelope, region and schema version",
   );
 
 const anchorSchema = z
@@ -686,9 +705,11 @@ export function parseAuditBundle(value: unknown): AuditBundle {
     chain: b.chain,
     subject: b.subject,
     records: b.records.map((r) => {
-      const { envelope, receipt, ...rest } = r;
+      const { envelope, receipt, regionCode, schemaVersion, ...rest } = r;
       return {
         ...rest,
+        ...(regionCode !== undefined ? { regionCode } : {}),
+        ...(schemaVersion !== undefined ? { schemaVersion } : {}),
         ...(envelope !== undefined ? { envelope } : {}),
         ...(receipt !== undefined ? { receipt } : {}),
       } as BundleRecord;

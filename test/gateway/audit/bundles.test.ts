@@ -396,50 +396,110 @@ describe("audit bundles, checkpoints and the offline verifier", function () {
       return failed(await verifyDocument(text.toString("utf8"), verify));
     }
 
-    // KNOWN DEFECT, found by this property in CI (seed 476863289): one single-digit change in a case bundle ("1" → "2"
-    // at byte 4874 of that run's bundle) passed every check, so some numeric field is not yet verified. Skipped, not
-    // deleted, until the field is found and checked; issue 4 stays open for it.
-    it.skip("every single-byte change to a case bundle is rejected (verified against the chain)", async function () {
-      const original = Buffer.from(caseText, "utf8");
+    /** Byte classes whose members replace each other and keep a file parseable (digits, hex digits, base64). */
+    const CLASSES = [
+      "0123456789",
+      "0123456789abcdef",
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    ];
+
+    /**
+     * Whether the verifier, with the chain, rejects `mutated`. Offline first: every check that runs offline also runs,
+     * identically, with the chain, so an offline rejection is a rejection with the chain (and costs no RPC call).
+     */
+    async function rejectedWithChain(
+      mutated: Buffer,
+    ): Promise<{ rejected: boolean; by: "format" | "offline" | "chain" }> {
+      const offline = await failures(mutated, {});
+      if (offline.includes("format")) return { rejected: true, by: "format" };
+      if (offline.length > 0) return { rejected: true, by: "offline" };
+      return { rejected: (await failures(mutated, options)).length > 0, by: "chain" };
+    }
+
+    /**
+     * Changes every byte of `text` once, to the next byte of its class (a digit for a digit, a hex digit for a hex
+     * digit, a base64 character for one; any other byte to the next byte value), so that most changed files still
+     * parse and reach the checks behind the format; checks each with the chain, a few at a time. Returns how many
+     * were rejected by what; fails naming every accepted change.
+     */
+    async function everyByteChanged(
+      text: string,
+      { envelopes }: { envelopes: boolean },
+    ): Promise<Record<"format" | "offline" | "chain", number>> {
+      const original = Buffer.from(text, "utf8");
       expect(await failures(original, options)).to.deep.equal([]);
-      // Positions anywhere, or outside the envelopes (most of the bytes), so that every field is hit; the new byte
-      // is any byte, or one of the same class (a hex digit for a hex digit, a base64 character for one, a digit for
-      // a digit), so that many changed files still parse and reach the checks behind the format.
-      const envelopes = [...caseText.matchAll(/"envelope":"([^"]*)"/g)].map((m) => [m.index!, m.index! + m[0].length]);
-      const outside = Array.from({ length: original.length }, (_, i) => i).filter(
-        (i) => !envelopes.some(([a, b]) => i >= a && i < b),
+      const by = { format: 0, offline: 0, chain: 0 };
+      const accepted: string[] = [];
+      const inEnvelope = [...text.matchAll(/"envelope":"([^"]*)"/g)].map((m) => [m.index!, m.index! + m[0].length]);
+      // (The bundles are ASCII: character positions are byte positions.)
+      const positions = Array.from({ length: original.length }, (_, i) => i).filter(
+        (i) => envelopes || !inEnvelope.some(([a, b]) => i >= a && i < b),
       );
-      const classes = [
-        "0123456789",
-        "0123456789abcdef",
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-      ];
+      for (let from = 0; from < positions.length; from += 16) {
+        await Promise.all(
+          positions.slice(from, from + 16).map(async (i) => {
+            const own = String.fromCharCode(original[i]);
+            const alphabet = CLASSES.find((c) => c.includes(own));
+            const b = alphabet
+              ? alphabet.charCodeAt((alphabet.indexOf(own) + 1) % alphabet.length)
+              : (original[i] + 1) % 256;
+            const mutated = Buffer.from(original);
+            mutated[i] = b;
+            const r = await rejectedWithChain(mutated);
+            by[r.by] += r.rejected ? 1 : 0;
+            if (!r.rejected)
+              accepted.push(
+                `byte ${i} (${JSON.stringify(own)} → ${JSON.stringify(String.fromCharCode(b))}) near ${JSON.stringify(text.slice(Math.max(0, i - 40), i + 20))}`,
+              );
+          }),
+        );
+      }
+      expect(accepted, "changes the verifier accepted").to.deep.equal([]);
+      return by;
+    }
+
+    // Every byte position of each kind of bundle, one change each (found once: a receipt record's schema version,
+    // which nothing commits to, was accepted changed; receipt records no longer carry a region or schema version).
+    // The programme-period bundle's envelopes are left out: the same check on the same kind of bytes as in the
+    // other two, and a third of its length.
+    for (const [name, text, envelopes] of [
+      ["case", () => caseText, true],
+      ["record", () => recordText, true],
+      ["programme-period", () => periodText, false],
+    ] as const) {
+      it(`every byte of a ${name} bundle${envelopes ? "" : " outside its envelopes"}, changed, is rejected (with the chain)`, async function () {
+        const by = await everyByteChanged(text(), { envelopes });
+        // Not only the parser: many changes parse and are caught by a digest, proof, signature or the chain.
+        expect(by.offline, JSON.stringify(by)).to.be.greaterThan(by.format / 2);
+        expect(by.chain, JSON.stringify(by)).to.be.greaterThan(0);
+        console.log(`      ${name} bundle: ${text().length} bytes; changes rejected by ${JSON.stringify(by)}`);
+      });
+    }
+
+    it("every single-byte change to a case bundle is rejected: any byte at any position (verified against the chain)", async function () {
+      const original = Buffer.from(caseText, "utf8");
+      // The new byte is any byte, or one of the same class as the old, so that many changed files still parse.
       const change = fc.record({
         at: fc.nat(),
         byte: fc.integer({ min: 0, max: 255 }),
         pick: fc.nat(),
         similar: fc.boolean(),
-        anywhere: fc.boolean(),
       });
-      const rejectedBy = new Map<string, number>();
       await fc.assert(
-        fc.asyncProperty(change, async ({ at, byte, pick, similar, anywhere }) => {
-          const i = anywhere ? at % original.length : outside[at % outside.length];
+        fc.asyncProperty(change, async ({ at, byte, pick, similar }) => {
+          const i = at % original.length;
           const own = String.fromCharCode(original[i]);
-          const alphabet = classes.find((c) => c.includes(own));
+          const alphabet = CLASSES.find((c) => c.includes(own));
           const b = similar && alphabet ? alphabet.charCodeAt(pick % alphabet.length) : byte;
           fc.pre(original[i] !== b);
           const mutated = Buffer.from(original);
           mutated[i] = b;
-          const why = await failures(mutated, options);
-          expect(why, `byte ${i} (${JSON.stringify(own)}) → ${b}`).to.not.deep.equal([]);
-          const key = why.includes("format") ? "format" : "checks";
-          rejectedBy.set(key, (rejectedBy.get(key) ?? 0) + 1);
+          expect((await rejectedWithChain(mutated)).rejected, `byte ${i} (${JSON.stringify(own)}) → ${b}`).to.equal(
+            true,
+          );
         }),
         { numRuns: 300 },
       );
-      // Not only the parser: a good share of the changes parse and are caught by a digest, proof, signature or the chain.
-      expect(rejectedBy.get("checks") ?? 0).to.be.at.least(50);
     });
 
     it("a bundle re-signed by a lying gateway still fails: a changed envelope, anchor, payout or receipt", async function () {

@@ -54,7 +54,7 @@
  * The AnchorLog is assumed to be written by this gateway alone (the anchoring worker's own assumption): an anchor of
  * another writer shows as `anchor-missing`.
  */
-import { MerkleError, buildTree } from "../../../../lib/merkle";
+import { MerkleError, merkleHashReady, merkleRoot } from "../../../../lib/merkle";
 import { contains } from "../../../../lib/regions";
 import type { AnchorRecord, Ledger } from "../../ledger";
 import { ReceiptError, receiptDigest } from "../../receipts/receipt";
@@ -157,7 +157,7 @@ function contentDigest(record: ScannedRecord, receipt: ReceiptContent | undefine
 /** The Merkle root of `leaves`, or null if one is not a 32-byte hex digest (someone wrote garbage in the outbox). */
 function rootOf(leaves: readonly string[]): string | null {
   try {
-    return buildTree(leaves).root;
+    return merkleRoot(leaves);
   } catch (error) {
     if (error instanceof MerkleError) return null;
     throw error;
@@ -318,7 +318,11 @@ class RecordsCheck {
   }
 
   async *run(): AsyncGenerator<SweepException, RecordsSummary, undefined> {
-    const [count, total] = await Promise.all([this.#ledger.anchorCount(), this.#ledger.totalRecords()]);
+    const [count, total] = await Promise.all([
+      this.#ledger.anchorCount(),
+      this.#ledger.totalRecords(),
+      merkleHashReady(),
+    ]);
     this.#total = total;
     this.#progress();
     const storeAnchors = this.#anchorRows();
