@@ -175,7 +175,8 @@ export function errorHandler(log: ErrorLogger): ErrorRequestHandler {
       code: api.code,
       status: api.status,
       method: req.method,
-      route: req.route?.path ?? req.path,
+      // The route's pattern, never the URL's path: a client may put anything in a URL, personal data included.
+      route: req.route?.path ? `${req.baseUrl}${req.route.path}` : "unmatched",
       causeName: typeof cause?.name === "string" ? cause.name : undefined,
       causeCode: typeof cause?.code === "string" ? cause.code : undefined,
     };

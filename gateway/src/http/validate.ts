@@ -37,7 +37,8 @@ export const fen = z
 export const regionCode = z
   .string()
   .regex(/^(0|\d{6}|\d{12})$/, "must be a 6- or 12-digit division code, or 0 for central")
-  .refine((s) => isValidRegion(BigInt(s)), "is not a valid division code")
+  // zod 4 runs refinements after a failed regex too: only digits reach BigInt (else a 500, found by the fuzzer).
+  .refine((s) => /^\d{1,12}$/.test(s) && isValidRegion(BigInt(s)), "is not a valid division code")
   .transform((s) => BigInt(s));
 
 /** A period as `YYYY-MM` (China time) or its number (`year * 12 + month − 1`). */

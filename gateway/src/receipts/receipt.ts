@@ -120,7 +120,7 @@ const receiptBodySchema = z
     amountFen: z
       .string()
       .regex(/^[1-9][0-9]{0,19}$/, "a positive decimal amount of fen")
-      .refine((s) => BigInt(s) <= UINT64_MAX, "an amount of fen fits a uint64"),
+      .refine((s) => /^\d{1,20}$/.test(s) && BigInt(s) <= UINT64_MAX, "an amount of fen fits a uint64"),
     outcome: z.enum(["confirmed", "not-received"]),
     noteDigest: bytes32Schema.nullable(),
     issuedAt: z.string().refine((s) => {

@@ -1,0 +1,144 @@
+/**
+ * The world the security suites attack: the local consortium, institutions of every role in a sibling county
+ * (東城區 110106, outside 朝陽區's scope) and in the parent city, a case taken in through the API with personal data,
+ * a paid and settled payout with a signed-in beneficiary, a case of the sibling county, a revoked API key. Everything
+ * personal that went in is listed in `personal`, so suites can look for it where it must not be.
+ */
+import { expect } from "chai";
+import { id as keccakId } from "ethers";
+import { ProgrammeKind } from "../../lib/roles";
+import { programmeRule } from "../../lib/programmes";
+import { payoutIdOf } from "../../gateway/src/payouts/ids";
+import { type TestGateway, type TestGatewayOptions, startTestGateway } from "../gateway/api/harness";
+import { application } from "../gateway/cases/helpers";
+import {
+  TEKUN,
+  TEKUN_AMOUNT,
+  approveCases,
+  fundPool,
+  payCurrentPeriod,
+  residentId,
+  settle,
+  submittedCase,
+} from "../gateway/beneficiary/fixtures";
+
+export const SIBLING_COUNTY = 110106n;
+export const SIBLING_TOWNSHIP = 110106001000n;
+
+/** Institutions the world adds, by id: role name (as the admin API spells it) and region. */
+export const ADDED_INSTITUTIONS = {
+  "sibling-caseworker": { role: "caseworker", region: SIBLING_TOWNSHIP },
+  "sibling-approver": { role: "approver", region: SIBLING_COUNTY },
+  "sibling-finance": { role: "finance", region: SIBLING_COUNTY },
+  "sibling-bank": { role: "payment-agent", region: SIBLING_COUNTY },
+  "sibling-medical": { role: "medical-office", region: SIBLING_COUNTY },
+  "sibling-auditor": { role: "auditor", region: SIBLING_COUNTY },
+  "city-approver": { role: "approver", region: 110100n },
+  "city-auditor": { role: "auditor", region: 110100n },
+} as const;
+
+export type AddedInstitutionId = keyof typeof ADDED_INSTITUTIONS;
+
+export interface World {
+  t: TestGateway;
+  /** Authorization header values by principal name. */
+  auth: Record<string, string>;
+  /** The case taken in through the API (township of 朝陽區), with personal data. */
+  apiCaseId: string;
+  /** Its records' ids. */
+  recordIds: string[];
+  /** The paid, settled case of the signed-in beneficiary, and its payout id. */
+  paidCaseId: string;
+  payoutId: string;
+  /** A case of the sibling county (its own programme). */
+  siblingCaseId: string;
+  siblingProgrammeId: number;
+  /** Key ids known to the store (one revoked). */
+  keyIds: string[];
+  /** Every personal value that went in (names, resident ids, phones, addresses, accounts, the one-time code). */
+  personal: string[];
+}
+
+export async function buildWorld(options: TestGatewayOptions = {}): Promise<World> {
+  const t = await startTestGateway(options);
+  const auth: Record<string, string> = { admin: t.auth("admin") };
+  for (const id of Object.keys(t.seed.apiKeys)) auth[id] = t.auth(id as keyof typeof t.seed.apiKeys);
+
+  for (const [id, inst] of Object.entries(ADDED_INSTITUTIONS)) {
+    const res = await t.http
+      .post("/v1/admin/institutions")
+      .set("Authorization", auth.admin)
+      .send({ id, name: `${id} (test)`, role: inst.role, region: String(inst.region) });
+    expect(res.status, `register ${id}`).to.equal(201);
+    auth[id] = `Bearer ${res.body.apiKey}`;
+  }
+
+  const { body: app, personal } = application({ members: 2 });
+  const intake = await t.http
+    .post("/v1/cases")
+    .set("Authorization", auth["township-caseworker"])
+    .set("Prefer", "wait=20")
+    .send(app);
+  expect(intake.status, "intake").to.equal(201);
+  const apiCaseId = intake.body.caseId as string;
+  const recordIds = (intake.body.records as { id: string }[]).map((r) => r.id);
+
+  const resident = residentId(731);
+  const paid = await submittedCase(t, resident);
+  await fundPool(t, TEKUN, TEKUN_AMOUNT * 10n);
+  await approveCases(t, [paid]);
+  const [key] = await payCurrentPeriod(t, [paid]);
+  await settle(t, [key]);
+  const code = await t.http
+    .post(`/v1/cases/${paid.caseId}/notice-code`)
+    .set("Authorization", auth["township-caseworker"]);
+  expect(code.status, "notice code").to.equal(201);
+  const session = await t.http.post("/v1/beneficiary/sessions").send({ residentId: resident, code: code.body.code });
+  expect(session.status, "beneficiary session").to.equal(201);
+  auth.beneficiary = `Bearer ${session.body.token}`;
+
+  const { ledger } = t.gateway.ctx;
+  const rule = programmeRule(ProgrammeKind.MonthlyFixed, SIBLING_COUNTY, keccakId("security/sibling-rule"), {
+    amount: 50_000n,
+  });
+  const { programmeId: siblingProgrammeId } = await ledger.createProgramme("sibling-approver", rule);
+  const sibling = application({ members: 1, programmeId: siblingProgrammeId, region: String(SIBLING_TOWNSHIP) });
+  const siblingIntake = await t.http
+    .post("/v1/cases")
+    .set("Authorization", auth["sibling-caseworker"])
+    .set("Prefer", "wait=20")
+    .send(sibling.body);
+  expect(siblingIntake.status, "sibling intake").to.equal(201);
+  const siblingCaseId = siblingIntake.body.caseId as string;
+  personal.push(...sibling.personal);
+
+  const spare = await t.http.post("/v1/admin/institutions/county-auditor/api-keys").set("Authorization", auth.admin);
+  expect(spare.status).to.equal(201);
+  const revoked = await t.http.delete(`/v1/admin/api-keys/${spare.body.keyId}`).set("Authorization", auth.admin);
+  expect(revoked.status).to.equal(200);
+  auth.revoked = `Bearer ${spare.body.apiKey}`;
+
+  const keyIds = [
+    spare.body.keyId as string,
+    ...Object.values(auth)
+      .map(keyIdOf)
+      .filter((k): k is string => !!k),
+  ];
+  return {
+    t,
+    auth,
+    apiCaseId,
+    recordIds,
+    paidCaseId: paid.caseId,
+    payoutId: payoutIdOf(key),
+    siblingCaseId,
+    siblingProgrammeId,
+    keyIds,
+    personal: [...personal, resident, code.body.code as string],
+  };
+}
+
+/** The key id of an `rlk_<key id>_<secret>` header value. */
+export function keyIdOf(header: string): string | undefined {
+  return /rlk_([0-9a-f]{16})_/.exec(header)?.[1];
+}
