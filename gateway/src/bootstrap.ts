@@ -35,7 +35,7 @@ export async function bootstrap(ctx: GatewayContext): Promise<BootstrapResult> {
   if (adminKeys.length > 0) return {};
   const issued = await issueApiKey(ctx.store, ctx.keyring, null, "first start");
   const adminKeyFile = path.join(ctx.config.dataDir, "admin.key");
-  fs.mkdirSync(ctx.config.dataDir, { recursive: true });
+  fs.mkdirSync(ctx.config.dataDir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(adminKeyFile, `${issued.token}\n`, { mode: 0o600 });
   fs.chmodSync(adminKeyFile, 0o600);
   await ctx.store.appendAudit({

@@ -172,11 +172,13 @@ export function errorHandler(log: ErrorLogger): ErrorRequestHandler {
     const cause = api.cause as { code?: unknown; name?: unknown } | undefined;
     const entry = {
       requestId,
-      code: api.code,
+      // Not `code`: the logger redacts that key everywhere (a beneficiary's one-time code travels under it).
+      errorCode: api.code,
       status: api.status,
       method: req.method,
       // The route's pattern, never the URL's path: a client may put anything in a URL, personal data included.
-      route: req.route?.path ? `${req.baseUrl}${req.route.path}` : "unmatched",
+      // (Express has left the router by now, so this is the pattern within its router, e.g. `/budget/balances`.)
+      route: typeof req.route?.path === "string" ? req.route.path : "unmatched",
       causeName: typeof cause?.name === "string" ? cause.name : undefined,
       causeCode: typeof cause?.code === "string" ? cause.code : undefined,
     };

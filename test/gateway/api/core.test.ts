@@ -171,6 +171,19 @@ describe("gateway core (HTTP)", function () {
     expect(res.body.error).to.deep.equal({ code: "NOT_FOUND", message: "no such endpoint", requestId: "test-123" });
   });
 
+  it("a refused request is logged with its error code and route pattern, never the URL it came with", async function () {
+    await t.http.get("/v1/nothing-here/110101199003070017").set("X-Request-Id", "log-404").expect(404);
+    await t.http.get("/v1/budget/balances?region=abc").set("Authorization", t.auth("county-finance")).expect(400);
+
+    const lines = t.logs.flatMap((chunk) => chunk.split("\n")).filter((l) => l.includes('"request refused"'));
+    const unmatched = lines.map((l) => JSON.parse(l)).find((e) => e.requestId === "log-404");
+    expect(unmatched).to.include({ errorCode: "NOT_FOUND", status: 404, route: "unmatched" });
+    expect(
+      lines.some((l) => l.includes('"errorCode":"VALIDATION_FAILED"') && l.includes('"route":"/budget/balances"')),
+    ).to.equal(true);
+    expect(t.logs.join("")).to.not.include("110101199003070017");
+  });
+
   it("GET /v1/programmes lists the seeded programmes with their rules from the chain", async function () {
     const res = await t.http.get("/v1/programmes").set("Authorization", t.auth("county-finance")).expect(200);
     expect(res.body.programmes).to.have.length(6);
