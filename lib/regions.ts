@@ -14,6 +14,16 @@ export enum Level {
   Village = 5,
 }
 
+/** Each level's name (indexed by {@link Level}) as reports and the web pages show it: Chinese, then English. */
+export const LEVEL_NAMES: readonly string[] = [
+  "中央 Central",
+  "省 Province",
+  "市 City",
+  "縣 County",
+  "鄉鎮 Township",
+  "村 Village",
+];
+
 function isValidSix(code: bigint): boolean {
   if (code < 110_000n || code > 829_999n) return false;
   return (code / 100n) % 100n !== 0n || code % 100n === 0n;

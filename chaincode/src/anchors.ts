@@ -6,6 +6,7 @@
  * the transaction id instead, and `anchorAt` answers `blockNumber: 0` with `txId`; the adapter takes the block
  * from the `RecordsAnchored` event's block.
  */
+import type { AnchorRecord, AnchorSubmission } from "../../lib/ledger-model";
 import { verifyInclusion as verifyProof } from "../../lib/merkle";
 import { isValidRegion } from "../../lib/regions";
 import { Role } from "../../lib/roles";
@@ -17,12 +18,8 @@ import { pad } from "./store";
 
 const LOG_KEY = "anchorLog";
 
-interface AnchorDoc {
-  root: string;
-  firstRecordIndex: number;
-  recordCount: number;
-  region: bigint;
-  anchoredAt: number;
+/** An `AnchorRecord` with the transaction id in place of the block. */
+interface AnchorDoc extends Omit<AnchorRecord, "blockNumber"> {
   txId: string;
 }
 
@@ -36,11 +33,14 @@ const log = async (ctx: ReliefContext): Promise<Log> =>
   (await ctx.store.get<Log>(LOG_KEY)) ?? { count: 0, totalRecords: 0 };
 
 export async function anchor(ctx: ReliefContext, input: Json): Promise<{ sequence: number; firstRecordIndex: number }> {
-  const expectedSequence = uint(input, "expectedSequence", 53);
-  const region = big(input, "region", 64);
-  const root = bytes32(input, "root");
-  const recordCount = uint(input, "recordCount", 53);
-  const metadataDigest = bytes32(input, "metadataDigest");
+  const submission: AnchorSubmission = {
+    expectedSequence: uint(input, "expectedSequence", 53),
+    region: big(input, "region", 64),
+    root: bytes32(input, "root"),
+    recordCount: uint(input, "recordCount", 53),
+    metadataDigest: bytes32(input, "metadataDigest"),
+  };
+  const { expectedSequence, region, root, recordCount, metadataDigest } = submission;
   await authorize(ctx, [Role.Anchorer], region);
   if (!isValidRegion(region)) refuse("LedgerAnchorInvalidRegion", { region });
   if (root === ZERO32) refuse("LedgerAnchorZeroRoot");
@@ -78,7 +78,7 @@ export async function totalRecords(ctx: ReliefContext): Promise<number> {
   return (await log(ctx)).totalRecords;
 }
 
-export async function anchorAt(ctx: ReliefContext, input: Json) {
+export async function anchorAt(ctx: ReliefContext, input: Json): Promise<AnchorRecord & { txId: string }> {
   const a = await stored(ctx, uint(input, "sequence", 53));
   return { ...a, blockNumber: 0 };
 }

@@ -2,6 +2,7 @@
  * `Budget`: the fund trail. Each function moves money between exactly two places and emits one event, so
  * `appropriated == Σ region balances + Σ pools + paidOut` after every transaction.
  */
+import type { Clawback, FundTotals, FundTransfer, PoolTransfer } from "../../lib/ledger-model";
 import { CENTRAL, isChild, isValidRegion, levelOf } from "../../lib/regions";
 import { Role } from "../../lib/roles";
 import { authorize } from "./access";
@@ -53,7 +54,7 @@ export async function appropriate(ctx: ReliefContext, input: Json): Promise<void
   ctx.emit("FundsAppropriated", { amount, referenceDigest });
 }
 
-function transfer(input: Json) {
+function transfer(input: Json): FundTransfer {
   return {
     fromRegion: big(input, "fromRegion", 64),
     toRegion: big(input, "toRegion", 64),
@@ -69,7 +70,7 @@ export async function allocate(ctx: ReliefContext, input: Json): Promise<void> {
     refuse("LedgerNotAdjacentRegion", { fromRegion: t.fromRegion, toRegion: t.toRegion });
   }
   await move(ctx, t.fromRegion, t.toRegion, t.amount);
-  ctx.emit("FundsAllocated", t);
+  ctx.emit("FundsAllocated", { ...t });
 }
 
 export async function returnFunds(ctx: ReliefContext, input: Json): Promise<void> {
@@ -79,10 +80,10 @@ export async function returnFunds(ctx: ReliefContext, input: Json): Promise<void
     refuse("LedgerNotAdjacentRegion", { fromRegion: t.fromRegion, toRegion: t.toRegion });
   }
   await move(ctx, t.fromRegion, t.toRegion, t.amount);
-  ctx.emit("FundsReturned", t);
+  ctx.emit("FundsReturned", { ...t });
 }
 
-function poolTransfer(input: Json) {
+function poolTransfer(input: Json): PoolTransfer {
   return {
     programmeId: uint(input, "programmeId", 32),
     amount: big(input, "amount", U256),
@@ -115,9 +116,12 @@ export async function defundProgramme(ctx: ReliefContext, input: Json): Promise<
 }
 
 export async function recordClawback(ctx: ReliefContext, input: Json): Promise<void> {
-  const key = parsePayoutKey(object(input, "key"));
-  const amount = big(input, "amount", U256);
-  const referenceDigest = bytes32(input, "referenceDigest");
+  const clawback: Clawback = {
+    key: parsePayoutKey(object(input, "key")),
+    amount: big(input, "amount", U256),
+    referenceDigest: bytes32(input, "referenceDigest"),
+  };
+  const { key, amount, referenceDigest } = clawback;
   const notSettled = { caseId: key.caseId, period: key.period, eventId: key.eventId };
   const c = await ctx.store.get<{ programmeId: number }>(caseKey(ctx, key.caseId));
   const programmeId = c?.programmeId ?? 0;
@@ -174,7 +178,7 @@ export async function programmePaidOut(ctx: ReliefContext, input: Json): Promise
   return ctx.store.getBig(paidKey(ctx, uint(input, "programmeId", 32)));
 }
 
-export async function fundTotals(ctx: ReliefContext): Promise<{ appropriated: bigint; held: bigint; paidOut: bigint }> {
+export async function fundTotals(ctx: ReliefContext): Promise<FundTotals> {
   const appropriated = await ctx.store.getBig(APPROPRIATED_KEY);
   let paidOut = 0n;
   for (let id = 1; id <= (await programmeCount(ctx)); id++) paidOut += await ctx.store.getBig(paidKey(ctx, id));

@@ -3,6 +3,7 @@
  * exit flag. The paid and settled masks keep `PackedEntitlement`'s meaning: bit i is period `paidThrough − i`,
  * 32 periods tracked.
  */
+import type { CaseRecord } from "../../lib/ledger-model";
 import { CaseStatus } from "../../lib/roles";
 import type { ReliefContext } from "./context";
 import { refuse } from "./refusal";
@@ -15,22 +16,8 @@ export interface AmountEpoch {
   paidMask: number;
 }
 
-export interface CaseDoc {
-  status: CaseStatus;
-  programmeId: number;
-  amount: bigint;
-  noticeEnds: number;
-  firstPeriod: number;
-  lastPeriod: number;
-  paidThrough: number;
-  paidMask: number;
-  settledMask: number;
-  submitter: string;
-  region: bigint;
-  openObjections: number;
-  beneficiaryKey: string;
-  pseudonym: string;
-  recordDigest: string;
+/** The `CaseRecord` the ledgers answer with, and what only the chaincode's rules need. */
+export interface CaseDoc extends CaseRecord {
   /** Whether an exit was decided (a suspended exit resumes as an exit). */
   exiting: boolean;
   epochs: AmountEpoch[];
@@ -61,10 +48,15 @@ export async function knownCase(ctx: ReliefContext, caseId: string): Promise<Cas
   return doc;
 }
 
+/** Refuses `LedgerInvalidCaseStatus` unless the case is in one of the `allowed` statuses. */
+export function requireStatus(caseId: string, doc: CaseDoc, ...allowed: CaseStatus[]): void {
+  if (!allowed.includes(doc.status)) refuse("LedgerInvalidCaseStatus", { caseId, status: doc.status });
+}
+
 /** `Cases._case`: known and in `expected` status. */
 export async function caseIn(ctx: ReliefContext, caseId: string, expected: CaseStatus): Promise<CaseDoc> {
   const doc = await knownCase(ctx, caseId);
-  if (doc.status !== expected) refuse("LedgerInvalidCaseStatus", { caseId, status: doc.status });
+  requireStatus(caseId, doc, expected);
   return doc;
 }
 

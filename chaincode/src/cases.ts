@@ -3,13 +3,23 @@
  * re-certification and gradual exit. Each check in the Solidity order, so the same call is refused with the same
  * error on both ledgers.
  */
+import type {
+  Assessment,
+  CaseApproval,
+  CaseDecision,
+  CaseRecertification,
+  CaseRecord,
+  CaseReview,
+  CaseSubmission,
+  ObjectionResolution,
+} from "../../lib/ledger-model";
 import type { ProgrammeRule } from "../../lib/programmes";
 import { contains, isValidRegion, levelOf } from "../../lib/regions";
 import { CaseStatus, ProgrammeKind, Role } from "../../lib/roles";
 import { authorize } from "./access";
 import { account, big, bool, bytes32, object, uint, ZERO32, ZERO_ACCOUNT, type Json } from "./codec";
 import type { ReliefContext } from "./context";
-import { caseIn, knownCase, loadCase, saveCase, type CaseDoc } from "./case-state";
+import { caseIn, knownCase, loadCase, requireStatus, saveCase, type CaseDoc } from "./case-state";
 import { loadProgramme } from "./programmes";
 import { refuse } from "./refusal";
 import { pad } from "./store";
@@ -24,12 +34,6 @@ enum ObjectionState {
   Upheld = 3,
 }
 
-interface Assessment {
-  householdSize: number;
-  incomePerHead: bigint;
-  amount: bigint;
-}
-
 const objectionKey = (ctx: ReliefContext, caseId: string, digest: string) => ctx.store.key("objection", caseId, digest);
 const holderKey = (ctx: ReliefContext, pseudonym: string, group: number) =>
   ctx.store.key("holder", pseudonym, pad(group, 10));
@@ -40,6 +44,18 @@ function parseAssessment(input: Json): Assessment {
     incomePerHead: big(input, "incomePerHead", 64),
     amount: big(input, "amount", 64),
   };
+}
+
+function parseApproval(input: Json): CaseApproval {
+  return {
+    caseId: bytes32(input, "caseId"),
+    assessment: parseAssessment(object(input, "assessment")),
+    ruleVersion: bytes32(input, "ruleVersion"),
+  };
+}
+
+function parseDecision(input: Json): CaseDecision {
+  return { caseId: bytes32(input, "caseId"), reasonDigest: bytes32(input, "reasonDigest") };
 }
 
 export async function caseCount(ctx: ReliefContext): Promise<number> {
@@ -104,11 +120,14 @@ function assess(caseId: string, p: ProgrammeRule, a: Assessment, actorRegion: bi
 }
 
 export async function submitCase(ctx: ReliefContext, input: Json): Promise<void> {
-  const caseId = bytes32(input, "caseId");
-  const programmeId = uint(input, "programmeId", 32);
-  const region = big(input, "region", 64);
-  const pseudonym = bytes32(input, "pseudonym");
-  const recordDigest = bytes32(input, "recordDigest");
+  const submission: CaseSubmission = {
+    caseId: bytes32(input, "caseId"),
+    programmeId: uint(input, "programmeId", 32),
+    region: big(input, "region", 64),
+    pseudonym: bytes32(input, "pseudonym"),
+    recordDigest: bytes32(input, "recordDigest"),
+  };
+  const { caseId, programmeId, region, pseudonym, recordDigest } = submission;
   if (caseId === ZERO32) refuse("LedgerInvalidInput", { field: "caseId" });
   if (pseudonym === ZERO32) refuse("LedgerInvalidInput", { field: "pseudonym" });
   if (recordDigest === ZERO32) refuse("LedgerInvalidInput", { field: "recordDigest" });
@@ -149,9 +168,12 @@ export async function submitCase(ctx: ReliefContext, input: Json): Promise<void>
 }
 
 export async function reviewCase(ctx: ReliefContext, input: Json): Promise<{ noticeEnds: number }> {
-  const caseId = bytes32(input, "caseId");
-  const passed = bool(input, "passed");
-  const reasonDigest = bytes32(input, "reasonDigest");
+  const review: CaseReview = {
+    caseId: bytes32(input, "caseId"),
+    passed: bool(input, "passed"),
+    reasonDigest: bytes32(input, "reasonDigest"),
+  };
+  const { caseId, passed, reasonDigest } = review;
   const doc = await caseIn(ctx, caseId, CaseStatus.Submitted);
   await authorize(ctx, [Role.Caseworker], doc.region);
   if (passed) {
@@ -186,10 +208,13 @@ export async function raiseObjection(ctx: ReliefContext, input: Json): Promise<v
 }
 
 export async function resolveObjection(ctx: ReliefContext, input: Json): Promise<void> {
-  const caseId = bytes32(input, "caseId");
-  const objectionDigest = bytes32(input, "objectionDigest");
-  const upheld = bool(input, "upheld");
-  const reasonDigest = bytes32(input, "reasonDigest");
+  const resolution: ObjectionResolution = {
+    caseId: bytes32(input, "caseId"),
+    objectionDigest: bytes32(input, "objectionDigest"),
+    upheld: bool(input, "upheld"),
+    reasonDigest: bytes32(input, "reasonDigest"),
+  };
+  const { caseId, objectionDigest, upheld, reasonDigest } = resolution;
   const doc = await caseIn(ctx, caseId, CaseStatus.InNotice);
   await authorizeApprover(ctx, doc);
   const key = objectionKey(ctx, caseId, objectionDigest);
@@ -209,9 +234,7 @@ export async function approveCase(
   ctx: ReliefContext,
   input: Json,
 ): Promise<{ amount: bigint; firstPeriod: number; lastPeriod: number }> {
-  const caseId = bytes32(input, "caseId");
-  const assessment = parseAssessment(object(input, "assessment"));
-  const ruleVersion = bytes32(input, "ruleVersion");
+  const { caseId, assessment, ruleVersion } = parseApproval(input);
   const doc = await caseIn(ctx, caseId, CaseStatus.InNotice);
   const p = await loadProgramme(ctx, doc.programmeId);
   const actorRegion = await authorizeDecision(ctx, caseId, doc);
@@ -253,16 +276,13 @@ async function decision(
   ctx: ReliefContext,
   input: Json,
 ): Promise<{ caseId: string; reasonDigest: string; doc: CaseDoc }> {
-  const caseId = bytes32(input, "caseId");
-  const reasonDigest = bytes32(input, "reasonDigest");
-  return { caseId, reasonDigest, doc: await knownCase(ctx, caseId) };
+  const d = parseDecision(input);
+  return { ...d, doc: await knownCase(ctx, d.caseId) };
 }
 
 export async function rejectCase(ctx: ReliefContext, input: Json): Promise<void> {
   const { caseId, reasonDigest, doc } = await decision(ctx, input);
-  if (doc.status !== CaseStatus.Submitted && doc.status !== CaseStatus.InNotice) {
-    refuse("LedgerInvalidCaseStatus", { caseId, status: doc.status });
-  }
+  requireStatus(caseId, doc, CaseStatus.Submitted, CaseStatus.InNotice);
   await authorizeApprover(ctx, doc);
   doc.status = CaseStatus.Rejected;
   await saveCase(ctx, caseId, doc);
@@ -271,9 +291,7 @@ export async function rejectCase(ctx: ReliefContext, input: Json): Promise<void>
 
 export async function suspendCase(ctx: ReliefContext, input: Json): Promise<void> {
   const { caseId, reasonDigest, doc } = await decision(ctx, input);
-  if (doc.status !== CaseStatus.Approved && doc.status !== CaseStatus.Exiting) {
-    refuse("LedgerInvalidCaseStatus", { caseId, status: doc.status });
-  }
+  requireStatus(caseId, doc, CaseStatus.Approved, CaseStatus.Exiting);
   await authorizeApprover(ctx, doc);
   // A suspended exit stays an exit: resuming it returns to Exiting with the same end.
   doc.status = CaseStatus.Suspended;
@@ -282,8 +300,7 @@ export async function suspendCase(ctx: ReliefContext, input: Json): Promise<void
 }
 
 export async function resumeCase(ctx: ReliefContext, input: Json): Promise<void> {
-  const caseId = bytes32(input, "caseId");
-  const reasonDigest = bytes32(input, "reasonDigest");
+  const { caseId, reasonDigest } = parseDecision(input);
   const doc = await caseIn(ctx, caseId, CaseStatus.Suspended);
   await authorizeApprover(ctx, doc);
   doc.status = doc.exiting ? CaseStatus.Exiting : CaseStatus.Approved;
@@ -292,10 +309,11 @@ export async function resumeCase(ctx: ReliefContext, input: Json): Promise<void>
 }
 
 export async function recertifyCase(ctx: ReliefContext, input: Json): Promise<{ amount: bigint; lastPeriod: number }> {
-  const caseId = bytes32(input, "caseId");
-  const assessment = parseAssessment(object(input, "assessment"));
-  const ruleVersion = bytes32(input, "ruleVersion");
-  const recordDigest = bytes32(input, "recordDigest");
+  const recertification: CaseRecertification = {
+    ...parseApproval(input),
+    recordDigest: bytes32(input, "recordDigest"),
+  };
+  const { caseId, assessment, ruleVersion, recordDigest } = recertification;
   const doc = await caseIn(ctx, caseId, CaseStatus.Approved);
   const p = await loadProgramme(ctx, doc.programmeId);
   if (p.kind === ProgrammeKind.Temporary) refuse("LedgerInvalidCaseStatus", { caseId, status: doc.status });
@@ -341,9 +359,7 @@ export async function recertifyCase(ctx: ReliefContext, input: Json): Promise<{ 
 
 export async function exitCase(ctx: ReliefContext, input: Json): Promise<{ lastPeriod: number }> {
   const { caseId, reasonDigest, doc } = await decision(ctx, input);
-  if (doc.status !== CaseStatus.Approved && doc.status !== CaseStatus.Suspended) {
-    refuse("LedgerInvalidCaseStatus", { caseId, status: doc.status });
-  }
+  requireStatus(caseId, doc, CaseStatus.Approved, CaseStatus.Suspended);
   if (doc.status === CaseStatus.Suspended && doc.exiting)
     refuse("LedgerInvalidCaseStatus", { caseId, status: doc.status });
   await authorizeApprover(ctx, doc);
@@ -367,27 +383,12 @@ export async function setBeneficiaryKey(ctx: ReliefContext, input: Json): Promis
   ctx.emit("BeneficiaryKeySet", { caseId, key });
 }
 
-/** The case as `CaseRecord`, or `null`. */
-export async function caseRecord(ctx: ReliefContext, input: Json): Promise<Record<string, unknown> | null> {
+/** The case as `CaseRecord` (without the chaincode's own bookkeeping), or `null`. */
+export async function caseRecord(ctx: ReliefContext, input: Json): Promise<CaseRecord | null> {
   const doc = await loadCase(ctx, bytes32(input, "caseId"));
   if (doc === undefined) return null;
-  return {
-    status: doc.status,
-    programmeId: doc.programmeId,
-    region: doc.region,
-    amount: doc.amount,
-    noticeEnds: doc.noticeEnds,
-    firstPeriod: doc.firstPeriod,
-    lastPeriod: doc.lastPeriod,
-    paidThrough: doc.paidThrough,
-    paidMask: doc.paidMask,
-    settledMask: doc.settledMask,
-    openObjections: doc.openObjections,
-    submitter: doc.submitter,
-    beneficiaryKey: doc.beneficiaryKey,
-    pseudonym: doc.pseudonym,
-    recordDigest: doc.recordDigest,
-  };
+  const { exiting: _exiting, epochs: _epochs, eventCount: _eventCount, ...record } = doc;
+  return record;
 }
 
 export async function caseIsActive(ctx: ReliefContext, input: Json): Promise<boolean> {

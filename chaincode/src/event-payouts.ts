@@ -2,6 +2,13 @@
  * `EventPayouts`: payouts an event triggers rather than the calendar — a medical bill certified by a medical
  * office, a disaster declared in a region. The programme's rule sets the amount; no one approves the payment.
  */
+import type {
+  DisasterDeclaration,
+  DisasterReliefRun,
+  MedicalBill,
+  PayoutOutcome,
+  PayoutRunSummary,
+} from "../../lib/ledger-model";
 import { medicalAmount } from "../../lib/programmes";
 import { contains, isValidRegion } from "../../lib/regions";
 import { PayoutStatus, ProgrammeKind, Role, SkipReason } from "../../lib/roles";
@@ -11,7 +18,7 @@ import type { ReliefContext } from "./context";
 import { knownCase, loadCase, saveCase, type CaseDoc } from "./case-state";
 import { poolBalanceOf, recordPayouts } from "./budget";
 import { eventPayoutKey, loadEventPayout, type EventPayout } from "./payout-keys";
-import { conditions, type Outcome, type RunReply } from "./payouts";
+import { conditions } from "./payouts";
 import { loadProgramme } from "./programmes";
 import { refuse } from "./refusal";
 import { pad } from "./store";
@@ -46,10 +53,13 @@ async function recordEventPayout(
 }
 
 export async function certifyMedicalBill(ctx: ReliefContext, input: Json): Promise<{ amount: bigint; period: number }> {
-  const billId = bytes32(input, "billId");
-  const caseId = bytes32(input, "caseId");
-  const billAmount = big(input, "billAmount", 64);
-  const billDigest = bytes32(input, "billDigest");
+  const bill: MedicalBill = {
+    billId: bytes32(input, "billId"),
+    caseId: bytes32(input, "caseId"),
+    billAmount: big(input, "billAmount", 64),
+    billDigest: bytes32(input, "billDigest"),
+  };
+  const { billId, caseId, billAmount, billDigest } = bill;
   const doc = await knownCase(ctx, caseId);
   const p = await loadProgramme(ctx, doc.programmeId);
   if (p.kind !== ProgrammeKind.Medical)
@@ -87,10 +97,13 @@ export async function releaseMedical(ctx: ReliefContext, doc: CaseDoc, billId: s
 }
 
 export async function declareDisaster(ctx: ReliefContext, input: Json): Promise<void> {
-  const disasterId = bytes32(input, "disasterId");
-  const programmeId = uint(input, "programmeId", 32);
-  const region = big(input, "region", 64);
-  const declarationDigest = bytes32(input, "declarationDigest");
+  const declaration: DisasterDeclaration = {
+    disasterId: bytes32(input, "disasterId"),
+    programmeId: uint(input, "programmeId", 32),
+    region: big(input, "region", 64),
+    declarationDigest: bytes32(input, "declarationDigest"),
+  };
+  const { disasterId, programmeId, region, declarationDigest } = declaration;
   const p = await loadProgramme(ctx, programmeId);
   if (p.kind !== ProgrammeKind.Disaster) refuse("LedgerWrongProgrammeKind", { programmeId, kind: p.kind });
   if (!isValidRegion(region)) refuse("LedgerInvalidInput", { field: "region" });
@@ -103,14 +116,15 @@ export async function declareDisaster(ctx: ReliefContext, input: Json): Promise<
   ctx.emit("DisasterDeclared", { disasterId, programmeId, region, declarationDigest });
 }
 
-export async function payDisasterRelief(ctx: ReliefContext, input: Json): Promise<RunReply> {
-  const disasterId = bytes32(input, "disasterId");
-  const caseIds = bytes32List(input, "caseIds");
+/** One chunk of a relief run (the adapter chunks): its summary is the reply. */
+export async function payDisasterRelief(ctx: ReliefContext, input: Json): Promise<PayoutRunSummary> {
+  const run: DisasterReliefRun = { disasterId: bytes32(input, "disasterId"), caseIds: bytes32List(input, "caseIds") };
+  const { disasterId, caseIds } = run;
   await requireNotPaused(ctx);
   const d = await ctx.store.get<Disaster>(disasterKey(ctx, disasterId), ["region"]);
   if (d === undefined) refuse("LedgerUnknownDisaster", { disasterId });
   const available = await poolBalanceOf(ctx, d.programmeId);
-  const outcomes: Outcome[] = [];
+  const outcomes: PayoutOutcome[] = [];
   let total = 0n;
   let paid = 0;
   for (const caseId of caseIds) {

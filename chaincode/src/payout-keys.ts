@@ -1,19 +1,15 @@
 /** Payout keys and what a key names: `Settlement.payoutStatus` and `_paidAmount`. */
+import { MONTHLY, type PayoutKey, type PayoutState } from "../../lib/ledger-model";
 import { PayoutStatus } from "../../lib/roles";
-import { bytes32, uint, ZERO32, type Json } from "./codec";
+import { bytes32, uint, type Json } from "./codec";
 import type { ReliefContext } from "./context";
 import { loadCase, periodBit, WINDOW, type CaseDoc } from "./case-state";
 
-export interface PayoutKey {
-  caseId: string;
-  period: number;
-  eventId: string;
-}
+export type { PayoutKey } from "../../lib/ledger-model";
 
-export interface EventPayout {
-  amount: bigint;
+/** A bill's or a disaster's payout to a case: its state, the period it was paid in, and whether it is a bill. */
+export interface EventPayout extends PayoutState {
   period: number;
-  status: PayoutStatus;
   medical: boolean;
 }
 
@@ -49,12 +45,9 @@ export function paidAmount(doc: CaseDoc, period: number): bigint {
   return amount;
 }
 
-export async function payoutStatusOf(
-  ctx: ReliefContext,
-  k: PayoutKey,
-): Promise<{ status: PayoutStatus; amount: bigint }> {
+export async function payoutStatusOf(ctx: ReliefContext, k: PayoutKey): Promise<PayoutState> {
   const none = { status: PayoutStatus.None, amount: 0n };
-  if (k.eventId !== ZERO32) {
+  if (k.eventId !== MONTHLY) {
     const ep = await loadEventPayout(ctx, k.caseId, k.eventId);
     if (ep === undefined || ep.status === PayoutStatus.None || ep.period !== k.period) return none;
     return { status: ep.status, amount: ep.amount };

@@ -4,28 +4,16 @@
  * and the pool covers it. Anyone may run it: the conditions, not the caller, authorise payment. The paid bit is
  * set in the same write that records the payment, so a period is never paid twice.
  */
+import { MONTHLY, type PayoutOutcome, type PayoutRun, type PayoutRunSummary } from "../../lib/ledger-model";
 import { CaseStatus, ProgrammeKind, SkipReason } from "../../lib/roles";
 import { requireNotPaused } from "./access";
-import { bytes32List, uint, ZERO32, type Json } from "./codec";
+import { bytes32List, uint, type Json } from "./codec";
 import type { ReliefContext } from "./context";
 import { loadCase, saveCase, WINDOW, type CaseDoc } from "./case-state";
 import { poolBalanceOf, recordPayouts } from "./budget";
 import { loadProgramme, programmeKey } from "./programmes";
 import { pad } from "./store";
 import { refuse } from "./refusal";
-
-export type Outcome =
-  { caseId: string; status: "paid"; amount: bigint } | { caseId: string; status: "skipped"; reason: SkipReason };
-
-export interface RunReply {
-  programmeId: number;
-  eventId: string;
-  period: number;
-  outcomes: Outcome[];
-  paid: number;
-  skipped: number;
-  total: bigint;
-}
 
 export function isPeriodic(kind: ProgrammeKind): boolean {
   return kind === ProgrammeKind.MonthlyGap || kind === ProgrammeKind.MonthlyFixed || kind === ProgrammeKind.Temporary;
@@ -79,16 +67,20 @@ function payPeriod(
   return { through, paid, settled };
 }
 
-export async function executePayouts(ctx: ReliefContext, input: Json): Promise<RunReply> {
-  const programmeId = uint(input, "programmeId", 32);
-  const period = uint(input, "period", 24);
-  const caseIds = bytes32List(input, "caseIds");
+/** One chunk of a run (the adapter chunks): its summary is the reply. */
+export async function executePayouts(ctx: ReliefContext, input: Json): Promise<PayoutRunSummary> {
+  const run: PayoutRun = {
+    programmeId: uint(input, "programmeId", 32),
+    period: uint(input, "period", 24),
+    caseIds: bytes32List(input, "caseIds"),
+  };
+  const { programmeId, period, caseIds } = run;
   await requireNotPaused(ctx);
   const kind = (await loadProgramme(ctx, programmeId)).kind;
   if (!isPeriodic(kind)) refuse("LedgerWrongProgrammeKind", { programmeId, kind });
   if (period > ctx.period) refuse("LedgerPeriodNotDue", { period, currentPeriod: ctx.period });
   const available = await poolBalanceOf(ctx, programmeId);
-  const outcomes: Outcome[] = [];
+  const outcomes: PayoutOutcome[] = [];
   let total = 0n;
   let paid = 0;
   for (const caseId of caseIds) {
@@ -99,7 +91,7 @@ export async function executePayouts(ctx: ReliefContext, input: Json): Promise<R
     if (reason === undefined && amount > available - total) reason = SkipReason.InsufficientBudget;
     if (reason !== undefined || doc === undefined || "reason" in step) {
       const why = reason ?? SkipReason.UnknownCase;
-      ctx.emit("PayoutSkipped", { caseId, eventId: ZERO32, period, reason: why });
+      ctx.emit("PayoutSkipped", { caseId, eventId: MONTHLY, period, reason: why });
       outcomes.push({ caseId, status: "skipped", reason: why });
       continue;
     }
@@ -109,13 +101,13 @@ export async function executePayouts(ctx: ReliefContext, input: Json): Promise<R
     await saveCase(ctx, caseId, doc);
     total += amount;
     paid += 1;
-    ctx.emit("PayoutExecuted", { caseId, programmeId, eventId: ZERO32, period, amount });
+    ctx.emit("PayoutExecuted", { caseId, programmeId, eventId: MONTHLY, period, amount });
     outcomes.push({ caseId, status: "paid", amount });
   }
   if (total !== 0n) await recordPayouts(ctx, programmeId, total);
   const skipped = caseIds.length - paid;
-  ctx.emit("PayoutRunExecuted", { programmeId, eventId: ZERO32, period, paid, skipped, total });
-  return { programmeId, eventId: ZERO32, period, outcomes, paid, skipped, total };
+  ctx.emit("PayoutRunExecuted", { programmeId, eventId: MONTHLY, period, paid, skipped, total });
+  return { programmeId, eventId: MONTHLY, period, outcomes, paid, skipped, total };
 }
 
 /**

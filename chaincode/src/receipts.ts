@@ -6,6 +6,7 @@
  * Not ported: `submitReceipt` (an EIP-712 signature by the case's beneficiary key relayed by anyone). On Fabric a
  * beneficiary holds no channel identity; receipts arrive through the gateway's attestation only.
  */
+import type { DisputeRecord, ReceiptRecord } from "../../lib/ledger-model";
 import { DisputeOutcome, DisputeStatus, ReceiptOutcome, ReceiptSource } from "../../lib/receipts";
 import { PayoutStatus, Role } from "../../lib/roles";
 import { authorize } from "./access";
@@ -142,12 +143,12 @@ export async function resolveDispute(ctx: ReliefContext, input: Json): Promise<v
   });
 }
 
-export async function receiptOf(ctx: ReliefContext, input: Json) {
+export async function receiptOf(ctx: ReliefContext, input: Json): Promise<ReceiptRecord> {
   const e = await entryOf(ctx, parsePayoutKey(input));
   return { outcome: e.receipt, source: e.source, timestamp: e.receivedAt };
 }
 
-export async function disputeOf(ctx: ReliefContext, input: Json) {
+export async function disputeOf(ctx: ReliefContext, input: Json): Promise<DisputeRecord> {
   const e = await entryOf(ctx, parsePayoutKey(input));
   return { status: e.dispute, openedAt: e.openedAt, responseDeadline: e.responseDeadline, outcome: e.outcome };
 }

@@ -1,5 +1,6 @@
 /** The registry's records in world state. */
-import { Role } from "../../lib/roles";
+import type { Institution } from "../../lib/ledger-model";
+import type { Role } from "../../lib/roles";
 import type { Store } from "./store";
 
 export interface KeyRecord {
@@ -7,11 +8,8 @@ export interface KeyRecord {
   digest: string;
 }
 
-export interface InstitutionDoc {
-  role: Role;
-  active: boolean;
-  region: bigint;
-  keyDigest: string;
+/** The `Institution` the ledgers answer with, and every key digest it has had. */
+export interface InstitutionDoc extends Institution {
   keyHistory: KeyRecord[];
 }
 

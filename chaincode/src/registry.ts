@@ -1,4 +1,5 @@
 /** `InstitutionRegistry`: institutions, their role, region and SM2 key digest, and the pause. Administrator only. */
+import type { Institution } from "../../lib/ledger-model";
 import { isValidRegion } from "../../lib/regions";
 import { Role } from "../../lib/roles";
 import { callerAccount, isPaused, OWNER_KEY, PAUSED_KEY, PENDING_OWNER_KEY, requireOwner } from "./access";
@@ -90,7 +91,7 @@ export async function renounceOwnership(ctx: ReliefContext): Promise<void> {
   refuse("RegistryRenounceDisabled");
 }
 
-export async function institution(ctx: ReliefContext, input: Json): Promise<Record<string, unknown>> {
+export async function institution(ctx: ReliefContext, input: Json): Promise<Institution> {
   const acct = account(input, "account");
   const inst = await ctx.store.get<InstitutionDoc>(institutionKey(ctx.store, acct), INSTITUTION_BIGINTS);
   if (inst === undefined) return { role: Role.None, active: false, region: 0n, keyDigest: ZERO32 };

@@ -2,6 +2,7 @@
  * `Settlement`: the payment agent confirms settlements per batch with a bank reference (all or nothing), or
  * reports a failure that returns the money to the pool so the payout can be made again.
  */
+import { MONTHLY, type PayoutState, type SettlementBatch } from "../../lib/ledger-model";
 import { contains } from "../../lib/regions";
 import { PayoutStatus, Role } from "../../lib/roles";
 import { authorize } from "./access";
@@ -24,9 +25,11 @@ import { invalidArgument, refuse } from "./refusal";
 export async function confirmSettlements(ctx: ReliefContext, input: Json): Promise<Record<string, never>> {
   const bankRefDigest = bytes32(input, "bankRefDigest");
   if (!Array.isArray(input.keys)) invalidArgument("keys", String(input.keys));
-  const keys = (input.keys as unknown[]).map((k, i) =>
-    parsePayoutKey(object(input.keys as unknown as Json, String(i))),
-  );
+  const batch: SettlementBatch = {
+    bankRefDigest,
+    keys: (input.keys as unknown[]).map((k, i) => parsePayoutKey(object(input.keys as unknown as Json, String(i)))),
+  };
+  const { keys } = batch;
   if (keys.length === 0) refuse("LedgerInvalidInput", { field: "keys" });
   if (bankRefDigest === ZERO32) refuse("LedgerInvalidInput", { field: "bankRefDigest" });
   const first = await loadCase(ctx, keys[0].caseId);
@@ -36,7 +39,7 @@ export async function confirmSettlements(ctx: ReliefContext, input: Json): Promi
     const region = doc?.region ?? 0n;
     if (!contains(agent.region, region)) refuse("LedgerUnauthorizedRegion", { account: agent.account, region });
     const notAwaiting = { caseId: k.caseId, period: k.period, eventId: k.eventId };
-    if (k.eventId === ZERO32) {
+    if (k.eventId === MONTHLY) {
       const bit = periodBit(doc, k.period);
       if (doc === undefined || bit === undefined || (doc.paidMask & bit) === 0 || (doc.settledMask & bit) !== 0) {
         refuse("LedgerNotAwaitingSettlement", notAwaiting);
@@ -63,7 +66,7 @@ export async function reportFailure(ctx: ReliefContext, input: Json): Promise<{ 
   const programmeId = doc.programmeId;
   const notAwaiting = { caseId: k.caseId, period: k.period, eventId: k.eventId };
   let amount: bigint;
-  if (k.eventId === ZERO32) {
+  if (k.eventId === MONTHLY) {
     const bit = periodBit(doc, k.period);
     if (bit === undefined || (doc.paidMask & bit) === 0 || (doc.settledMask & bit) !== 0)
       refuse("LedgerNotAwaitingSettlement", notAwaiting);
@@ -91,7 +94,7 @@ export async function reportFailure(ctx: ReliefContext, input: Json): Promise<{ 
   return { amount };
 }
 
-export async function payoutStatus(ctx: ReliefContext, input: Json): Promise<{ status: PayoutStatus; amount: bigint }> {
+export async function payoutStatus(ctx: ReliefContext, input: Json): Promise<PayoutState> {
   return payoutStatusOf(ctx, parsePayoutKey(input));
 }
 
@@ -101,7 +104,7 @@ export async function casePayoutKeys(ctx: ReliefContext, caseId: string): Promis
   if (doc === undefined) return [];
   const keys: PayoutKey[] = [];
   for (let i = 0, mask = doc.paidMask; mask !== 0; ++i, mask >>>= 1) {
-    if ((mask & 1) !== 0) keys.push({ caseId, period: doc.paidThrough - i, eventId: ZERO32 });
+    if ((mask & 1) !== 0) keys.push({ caseId, period: doc.paidThrough - i, eventId: MONTHLY });
   }
   for await (const kv of ctx.store.scan("payout~case", caseId)) {
     const eventId = JSON.parse(kv.value.toString("utf8")) as string;

@@ -1,5 +1,12 @@
 import { expect } from "chai";
 import canonicalize from "canonicalize";
+import {
+  MONTHLY,
+  type CaseRecord as CaseRecordModel,
+  type PayoutOutcome,
+  type PayoutRunSummary,
+  type Wire,
+} from "../../lib/ledger-model";
 import { ruleFields } from "../../lib/programmes";
 import { CaseStatus, PayoutStatus, SkipReason } from "../../lib/roles";
 import {
@@ -17,26 +24,12 @@ import {
 } from "./fixture";
 
 const ZERO32 = `0x${"0".repeat(64)}`;
-const MONTHLY = ZERO32;
 
-interface CaseRecord {
-  status: CaseStatus;
-  amount: string;
-  firstPeriod: number;
-  lastPeriod: number;
-  paidThrough: number;
-  paidMask: number;
-  settledMask: number;
-  openObjections: number;
-  submitter: string;
-}
-
-interface Run {
-  paid: number;
-  skipped: number;
-  total: string;
-  outcomes: { caseId: string; status: string; amount?: string; reason?: SkipReason }[];
-}
+type CaseRecord = Wire<CaseRecordModel>;
+/** A run's reply, each outcome's `amount` and `reason` readable whatever its status. */
+type Run = Omit<Wire<PayoutRunSummary>, "outcomes"> & {
+  outcomes: (Wire<PayoutOutcome> & { amount?: string; reason?: SkipReason })[];
+};
 
 describe("chaincode: the ledger's rules and refusals", function () {
   let ledger: Ledger;

@@ -10,38 +10,13 @@
  *   certificates with `role`/`region` attributes; a write's time is set with `setTime`.
  */
 import { Wallet } from "ethers";
-import { roleAttribute, ADMIN_ROLE_ATTRIBUTE } from "../../lib/fabric-identity";
-import { Role } from "../../lib/roles";
 import { EvmLedger, type Ledger } from "../../gateway/src/ledger";
 import { FabricLedger } from "../../gateway/src/ledger/fabric";
 import type { FabricTransport } from "../../gateway/src/ledger/fabric-transport";
-import { Chain, REGION, deploy, devWallet, digest } from "../gateway/ledger/anvil";
-import { InMemoryPeer } from "../chaincode/peer";
-import { FabricConnection } from "../../gateway/src/ledger/fabric-grpc";
-import { FabricGatewayServer } from "../fabric/gateway-server";
-import { PeerTransport } from "../fabric/peer-transport";
+import { Chain, deploy, devWallet } from "../gateway/ledger/anvil";
+import { gatewayTransports, peerTransports, storyPeer } from "../fabric/fixture";
+import { INSTITUTIONS, T0, registerInstitutions } from "./institutions";
 
-/** A township of another county: a caseworker there must not act in Chaoyang. */
-export const ELSEWHERE = 110106001000n;
-
-/** The institutions of the story: actor, role, region. `admin` administers the registry on both chains. */
-export const INSTITUTIONS: ReadonlyArray<[string, Role, bigint]> = [
-  ["centralFinance", Role.Finance, REGION.central],
-  ["provinceFinance", Role.Finance, REGION.province],
-  ["cityFinance", Role.Finance, REGION.city],
-  ["countyFinance", Role.Finance, REGION.county],
-  ["approver", Role.Approver, REGION.county],
-  ["caseworker", Role.Caseworker, REGION.township],
-  ["strangerCaseworker", Role.Caseworker, ELSEWHERE],
-  ["paymentAgent", Role.PaymentAgent, REGION.county],
-  ["medicalOffice", Role.MedicalOffice, REGION.county],
-  ["anchorer", Role.Anchorer, REGION.central],
-  ["keeper", Role.Keeper, REGION.central],
-  ["auditor", Role.Auditor, REGION.central],
-];
-
-/** 2027-01-10 00:00 China time: the story's first write (after anvil's deployment blocks, which use the wall clock). */
-export const T0 = Date.UTC(2027, 0, 9, 16, 0, 0) / 1000;
 /** Seconds the clock ticks after each write (room for a chunked write's further blocks on anvil). */
 const TICK = 10;
 
@@ -118,17 +93,6 @@ function accountIndex(ledger: Ledger): Map<string, string> {
   return new Map(ledger.actors().map((a) => [ledger.accountOf(a).toLowerCase(), a]));
 }
 
-async function registerAll(ledger: Ledger): Promise<void> {
-  for (const [actor, role, region] of INSTITUTIONS) {
-    await ledger.registerInstitution("admin", {
-      account: ledger.accountOf(actor),
-      role,
-      region,
-      keyDigest: digest(`sm2-key:${actor}`),
-    });
-  }
-}
-
 export async function evmChain(): Promise<ConformanceChain> {
   const chain = await Chain.start();
   const deployment = await deploy(chain);
@@ -149,7 +113,7 @@ export async function evmChain(): Promise<ConformanceChain> {
   const fromBlock = (await raw.blockNumber()) + 1;
   const clock = { t: T0 };
   const ledger = clocked(raw, clock, (t) => chain.rpc("evm_setNextBlockTimestamp", [t]).then(() => undefined));
-  await registerAll(ledger);
+  await registerInstitutions(ledger);
   const accounts = accountIndex(raw);
   return {
     name: "evm",
@@ -172,31 +136,9 @@ export async function evmChain(): Promise<ConformanceChain> {
 export async function fabricChain(
   options: { grpc?: boolean; wrap?: (transport: FabricTransport) => FabricTransport } = {},
 ): Promise<ConformanceChain> {
-  const peer = await InMemoryPeer.start({ now: T0 });
-  const identities = [await peer.identity("admin", { role: ADMIN_ROLE_ATTRIBUTE, region: "0" })];
-  for (const [actor, role, region] of INSTITUTIONS) {
-    identities.push(await peer.identity(actor, { role: roleAttribute(role), region: region.toString() }));
-  }
-  let server: FabricGatewayServer | undefined;
-  let connection: FabricConnection | undefined;
-  const transports: Record<string, FabricTransport> = {};
-  if (options.grpc) {
-    server = await FabricGatewayServer.start(peer, identities);
-    connection = new FabricConnection({
-      peerEndpoint: server.endpoint,
-      insecure: true,
-      mspId: peer.mspId,
-      channel: "relief",
-      chaincode: "relief",
-      contract: "relief",
-      eventsIdleMs: 200,
-    });
-    for (const id of identities) {
-      transports[id.name] = connection.transport({ certificate: id.certificate, privateKey: id.privateKeyPem });
-    }
-  } else {
-    for (const id of identities) transports[id.name] = new PeerTransport(peer, id);
-  }
+  const { peer, identities } = await storyPeer();
+  const grpc = options.grpc ? await gatewayTransports(peer, identities) : undefined;
+  const transports = grpc?.transports ?? peerTransports(peer, identities);
   if (options.wrap) for (const [actor, t] of Object.entries(transports)) transports[actor] = options.wrap(t);
   const raw = new FabricLedger({
     actors: transports,
@@ -207,7 +149,7 @@ export async function fabricChain(
   const clock = { t: T0 };
   const ledger = clocked(raw, clock, async (t) => peer.setTime(t));
   const fromBlock = peer.blockHeight();
-  await registerAll(ledger);
+  await registerInstitutions(ledger);
   const accounts = accountIndex(raw);
   return {
     name: options.grpc ? "fabric-grpc" : "fabric",
@@ -222,8 +164,8 @@ export async function fabricChain(
     actorOf: (a) => accounts.get(a.toLowerCase()),
     async close() {
       await raw.close();
-      connection?.close();
-      await server?.stop();
+      grpc?.connection.close();
+      await grpc?.server.stop();
     },
   };
 }

@@ -15,7 +15,8 @@ import { DisputeOutcome, ReceiptOutcome } from "../../lib/receipts";
 import { ProgrammeKind } from "../../lib/roles";
 import { LedgerError, MONTHLY, type Bytes32, type LedgerEvent, type PayoutKey } from "../../gateway/src/ledger";
 import { DAY, DIBAO, REGION, digest } from "../gateway/ledger/anvil";
-import { ELSEWHERE, type ConformanceChain } from "./chains";
+import type { ConformanceChain } from "./chains";
+import { ELSEWHERE } from "./institutions";
 
 export type Outcome = { ok: unknown } | { error: string; args: Record<string, string> };
 

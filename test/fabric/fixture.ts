@@ -1,13 +1,16 @@
 /**
- * A FabricLedger over the in-memory peer with the conformance story's institutions registered, for the adapter's
- * own tests. `wrap` puts a transport in front of an actor's (to record calls or inject network faults).
+ * The Fabric side of the tests' setup: the in-memory peer with the conformance story's identities, transports to it
+ * (direct, or the production gRPC transport through a Gateway service in front of it), and a FabricLedger over it
+ * with the story's institutions registered. `wrap` puts a transport in front of an actor's (to record calls or inject
+ * network faults).
  */
 import { ADMIN_ROLE_ATTRIBUTE, roleAttribute } from "../../lib/fabric-identity";
 import { FabricLedger, type FabricLedgerOptions } from "../../gateway/src/ledger/fabric";
+import { FabricConnection, type FabricGrpcOptions } from "../../gateway/src/ledger/fabric-grpc";
 import type { FabricChaincodeEvent, FabricCommitted, FabricTransport } from "../../gateway/src/ledger/fabric-transport";
-import { digest } from "../gateway/ledger/anvil";
 import { InMemoryPeer, type PeerIdentity } from "../chaincode/peer";
-import { INSTITUTIONS, T0 } from "../conformance/chains";
+import { INSTITUTIONS, T0, registerInstitutions } from "../conformance/institutions";
+import { FabricGatewayServer } from "./gateway-server";
 import { PeerTransport } from "./peer-transport";
 
 export interface FabricFixture {
@@ -16,34 +19,75 @@ export interface FabricFixture {
   identities: Record<string, PeerIdentity>;
 }
 
+/** The in-memory peer at the story's start, with certificates for `admin` and every institution of the story. */
+export async function storyPeer(): Promise<{ peer: InMemoryPeer; identities: PeerIdentity[] }> {
+  const peer = await InMemoryPeer.start({ now: T0 });
+  const identities = [await peer.identity("admin", { role: ADMIN_ROLE_ATTRIBUTE, region: "0" })];
+  for (const [actor, role, region] of INSTITUTIONS) {
+    identities.push(await peer.identity(actor, { role: roleAttribute(role), region: region.toString() }));
+  }
+  return { peer, identities };
+}
+
+/** The gRPC options of a plaintext connection to `endpoint` for the `relief` chaincode. */
+export function grpcOptions(endpoint: string, mspId = "Org1MSP"): FabricGrpcOptions {
+  return {
+    peerEndpoint: endpoint,
+    insecure: true,
+    mspId,
+    channel: "relief",
+    chaincode: "relief",
+    contract: "relief",
+    eventsIdleMs: 200,
+  };
+}
+
+/** Each identity's transport straight to the peer's chaincode, by actor. */
+export function peerTransports(
+  peer: InMemoryPeer,
+  identities: readonly PeerIdentity[],
+): Record<string, FabricTransport> {
+  return Object.fromEntries(identities.map((id) => [id.name, new PeerTransport(peer, id)]));
+}
+
+/** A Gateway service in front of `peer`, one gRPC connection to it, and each identity's production transport. */
+export async function gatewayTransports(
+  peer: InMemoryPeer,
+  identities: readonly PeerIdentity[],
+  options: (endpoint: string) => FabricGrpcOptions = (endpoint) => grpcOptions(endpoint, peer.mspId),
+): Promise<{ server: FabricGatewayServer; connection: FabricConnection; transports: Record<string, FabricTransport> }> {
+  const server = await FabricGatewayServer.start(peer, identities);
+  const connection = new FabricConnection(options(server.endpoint));
+  const transports: Record<string, FabricTransport> = {};
+  for (const id of identities) {
+    transports[id.name] = connection.transport({ certificate: id.certificate, privateKey: id.privateKeyPem });
+  }
+  return { server, connection, transports };
+}
+
+/** A FabricLedger straight over the peer, with the story's institutions registered. */
 export async function fabricFixture(
   options: {
     wrap?: (actor: string, transport: FabricTransport) => FabricTransport;
     ledger?: Partial<FabricLedgerOptions>;
   } = {},
 ): Promise<FabricFixture> {
-  const peer = await InMemoryPeer.start({ now: T0 });
-  const identities: Record<string, PeerIdentity> = {
-    admin: await peer.identity("admin", { role: ADMIN_ROLE_ATTRIBUTE, region: "0" }),
-  };
-  for (const [actor, role, region] of INSTITUTIONS) {
-    identities[actor] = await peer.identity(actor, { role: roleAttribute(role), region: region.toString() });
-  }
-  const actors: Record<string, FabricTransport> = {};
-  for (const [actor, id] of Object.entries(identities)) {
-    const transport = new PeerTransport(peer, id);
-    actors[actor] = options.wrap ? options.wrap(actor, transport) : transport;
-  }
+  const { peer, identities } = await storyPeer();
+  const actors = peerTransports(peer, identities);
+  if (options.wrap) for (const [actor, t] of Object.entries(actors)) actors[actor] = options.wrap(actor, t);
   const ledger = new FabricLedger({ actors, retryBackoffMs: 1, ...options.ledger });
-  for (const [actor, role, region] of INSTITUTIONS) {
-    await ledger.registerInstitution("admin", {
-      account: ledger.accountOf(actor),
-      role,
-      region,
-      keyDigest: digest(`sm2-key:${actor}`),
-    });
+  await registerInstitutions(ledger);
+  return { peer, ledger, identities: Object.fromEntries(identities.map((id) => [id.name, id])) };
+}
+
+/** What `promise` rejects with; fails if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
   }
-  return { peer, ledger, identities };
+  throw new Error("expected a failure, the call succeeded");
 }
 
 /** A transport that records every call and throws queued faults before reaching the real one. */

@@ -60,6 +60,7 @@ describe("npm run fabric:package", function () {
     expect(names).to.include("src/dist/chaincode/src/index.js");
     expect(names).to.include("src/dist/chaincode/src/contract.js");
     expect(names).to.include("src/dist/lib/fabric-identity.js");
+    expect(names).to.include("src/dist/lib/ledger-model.js");
     expect(names.filter((n) => n.endsWith(".ts"))).to.deep.equal([]);
   });
 

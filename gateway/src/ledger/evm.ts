@@ -31,6 +31,7 @@ import { attach, type LedgerAddresses } from "../../../lib/deploy";
 import { ruleFields } from "../../../lib/programmes";
 import type { CaseStatus, PayoutStatus, Role, SkipReason } from "../../../lib/roles";
 import type { DisputeOutcome, DisputeStatus, ReceiptOutcome, ReceiptSource } from "../../../lib/receipts";
+import { chunks, emptyRun, withDefaults } from "./adapter-kit";
 import { LedgerConfigError, LedgerError, LedgerUnavailableError } from "./errors";
 import type { LedgerContract, LedgerEvent, LedgerEventArgs, LedgerEventName } from "./events";
 import { EventDecoder, RevertDecoder, checkEventSchema, type RawLog } from "./evm-codec";
@@ -163,13 +164,6 @@ const big = (v: unknown) => BigInt(v as bigint);
 const hex = (v: unknown) => String(v).toLowerCase();
 const key = (k: PayoutKey) => ({ caseId: k.caseId, period: k.period, eventId: k.eventId });
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`chunk size ${size} is not a positive integer`);
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 function only<N extends LedgerEventName>(events: readonly LedgerEvent[], name: N): LedgerEventArgs<N> {
   const found = events.find((e) => e.name === name);
   if (!found) throw new Error(`the transaction emitted no ${name} event`);
@@ -194,7 +188,7 @@ export class EvmLedger implements Ledger {
   #fees: { at: number; value: Promise<Fees> } | null = null;
 
   constructor(options: EvmLedgerOptions) {
-    this.#settings = { ...EVM_DEFAULTS, ...definedOnly(options) } as Settings;
+    this.#settings = withDefaults(EVM_DEFAULTS, options) as Settings;
     this.chainId = BigInt(options.chainId);
     this.addresses = Object.freeze({ ...options.addresses });
     const network = Network.from(this.chainId);
@@ -912,20 +906,12 @@ export class EvmLedger implements Ledger {
   }
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 function txResult(m: TxResult): TxResult {
   return { txHash: m.txHash, blockNumber: m.blockNumber };
 }
 
 function assessmentArg(a: { householdSize: number; incomePerHead: bigint; amount: bigint }) {
   return { householdSize: a.householdSize, incomePerHead: a.incomePerHead, amount: a.amount };
-}
-
-function emptyRun(programmeId: number, eventId: Bytes32, period: number): PayoutRunResult {
-  return { programmeId, eventId, period, outcomes: [], paid: 0, skipped: 0, total: 0n, transactions: [] };
 }
 
 /** Adds one mined chunk of a payout run: an outcome per listed case, in order, from its events. */

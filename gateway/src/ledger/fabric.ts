@@ -13,6 +13,7 @@
  */
 import type { SkipReason, CaseStatus, PayoutStatus, Role } from "../../../lib/roles";
 import type { DisputeOutcome, DisputeStatus, ReceiptOutcome, ReceiptSource } from "../../../lib/receipts";
+import { chunks, emptyRun, withDefaults } from "./adapter-kit";
 import { LedgerConfigError, LedgerError, LedgerUnavailableError } from "./errors";
 import type { LedgerEvent } from "./events";
 import { Fields, decodeChaincodeEvents, decodeReply, encodeArg, toAccount, toBigint, toNumber } from "./fabric-codec";
@@ -90,13 +91,6 @@ interface Context {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const key = (k: PayoutKey) => ({ caseId: k.caseId, eventId: k.eventId, period: k.period });
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`chunk size ${size} is not a positive integer`);
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 export class FabricLedger implements Ledger {
   readonly #settings: Settings;
   readonly #actors = new Map<ActorId, FabricTransport>();
@@ -106,7 +100,7 @@ export class FabricLedger implements Ledger {
   #anchorsScannedTo = -1;
 
   constructor(options: FabricLedgerOptions) {
-    this.#settings = { ...FABRIC_DEFAULTS, ...definedOnly(options) } as Settings;
+    this.#settings = withDefaults(FABRIC_DEFAULTS, options) as Settings;
     for (const [actor, transport] of Object.entries(options.actors)) this.#actors.set(actor, transport);
     const reader = options.reader ?? this.#actors.values().next().value;
     if (!reader) throw new LedgerConfigError("the Fabric ledger needs at least one actor identity");
@@ -623,14 +617,6 @@ export class FabricLedger implements Ledger {
     }
     return completed;
   }
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function emptyRun(programmeId: number, eventId: Bytes32, period: number): PayoutRunResult {
-  return { programmeId, eventId, period, outcomes: [], paid: 0, skipped: 0, total: 0n, transactions: [] };
 }
 
 /** A chunk's reply: its outcomes, either as a list or as `{ outcomes, programmeId, period, … }`. */

@@ -4,7 +4,7 @@
 import { ApiFailure, call, getJson, poll, postJson } from "./api.js";
 import { flowChart, monthlyBars, PALETTE, swatch } from "./charts.js";
 import { $, details, download, fill, filenameOf, h, table } from "./dom.js";
-import { yuan } from "./format.js";
+import { levelName, yuan } from "./format.js";
 import { failureText, institutionKey, setUpSignIn, verdict } from "./institution.js";
 import { fillProgrammes } from "./programmes.js";
 
@@ -196,15 +196,6 @@ async function verifyReceiptOfPayout(payoutId) {
 
 // ---- fund trail ---------------------------------------------------------------------------------------------
 
-function levelOf(region) {
-  const r = String(region);
-  if (r === "0") return "中央 Central";
-  if (r.length === 12) return "鄉鎮 Township";
-  if (r.endsWith("0000")) return "省 Province";
-  if (r.endsWith("00")) return "市 City";
-  return "縣 County";
-}
-
 function sum(items, pick) {
   return items.reduce((a, x) => a + BigInt(pick(x)), 0n);
 }
@@ -218,7 +209,7 @@ function trailStages(trail) {
     count: items.reduce((a, f) => a + f.count, 0),
     color,
   });
-  const allocations = (level) => of("allocation", (f) => levelOf(f.to) === level);
+  const allocations = (level) => of("allocation", (f) => levelName(f.to) === level);
   const payouts = trail.payouts;
   return [
     stage("中央撥款 Appropriated", of("appropriation"), PALETTE[0]),
@@ -288,7 +279,7 @@ async function showTrail(scope) {
           "各級餘額 Balances per level",
           ["層級 Level", "地區 Region", "事件重建 From events", "鏈上 On chain", "相符 Match"],
           trail.regions.map((r) => [
-            levelOf(r.region),
+            levelName(r.region),
             r.region,
             yuan(r.balance),
             yuan(r.chainBalance),

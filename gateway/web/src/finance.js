@@ -3,7 +3,7 @@
 import { getJson, poll, postJson } from "./api.js";
 import { PALETTE, flowChart } from "./charts.js";
 import { $, details, fill, h, table } from "./dom.js";
-import { parseYuan, yuan } from "./format.js";
+import { levelName, parseYuan, yuan } from "./format.js";
 import { failureText, institutionKey, setUpSignIn, verdict } from "./institution.js";
 import { KIND_LABELS, fillProgrammes, programmeLabel } from "./programmes.js";
 
@@ -12,15 +12,6 @@ let me = null;
 let programmes = [];
 let balances = null;
 
-function levelOf(region) {
-  const r = String(region);
-  if (r === "0") return "中央 Central";
-  if (r.length === 12) return "鄉鎮 Township";
-  if (r.endsWith("0000")) return "省 Province";
-  if (r.endsWith("00")) return "市 City";
-  return "縣 County";
-}
-
 async function showBalances() {
   const out = $("#balances-result");
   try {
@@ -28,12 +19,12 @@ async function showBalances() {
     const b = balances;
     fill(
       $("#below-regions"),
-      b.below.map((x) => h("option", { value: x.region }, `${levelOf(x.region)} ${x.region}`)),
+      b.below.map((x) => h("option", { value: x.region }, `${levelName(x.region)} ${x.region}`)),
     );
     const stages = [
-      { label: `${levelOf(b.region)} ${b.region}`, amount: b.balance, color: PALETTE[0] },
+      { label: `${levelName(b.region)} ${b.region}`, amount: b.balance, color: PALETTE[0] },
       ...b.below.map((x) => ({
-        label: `${levelOf(x.region)} ${x.region}`,
+        label: `${levelName(x.region)} ${x.region}`,
         amount: x.balance,
         color: PALETTE[3],
       })),
@@ -46,7 +37,7 @@ async function showBalances() {
     fill(
       out,
       details([
-        ["本級 This level", `${levelOf(b.region)} ${b.region}`],
+        ["本級 This level", `${levelName(b.region)} ${b.region}`],
         ["本級餘額 Balance", h("strong", {}, yuan(b.balance))],
         b.totals && ["累計撥款 Appropriated", yuan(b.totals.appropriated)],
         b.totals && ["各級結存 Held", yuan(b.totals.held)],
@@ -60,7 +51,7 @@ async function showBalances() {
           table(
             "下級餘額 Regions directly below",
             ["層級 Level", "地區 Region", "餘額 Balance"],
-            b.below.map((x) => [levelOf(x.region), x.region, yuan(x.balance)]),
+            b.below.map((x) => [levelName(x.region), x.region, yuan(x.balance)]),
           ),
         table(
           "項目資金池 Programme pools",

@@ -1,32 +1,16 @@
-// Money and dates: amounts are integer fen (decimal strings from the API); they are shown as yuan and parsed back
-// exactly, with BigInt, never through floating point.
+// Money, regions and dates. Money (integer fen shown as yuan, parsed back exactly) and region levels are lib/'s,
+// shared with the gateway's printable reports; esbuild bundles them in.
+import { LEVEL_NAMES, levelOf } from "../../../lib/regions";
 
-/** "123456" fen → "¥1,234.56". */
-export function yuan(fen) {
-  let v;
+export { parseYuan, yuan } from "../../../lib/money";
+
+/** A region code's level, as "縣 County" (lib/regions.ts decides the level). */
+export function levelName(region) {
   try {
-    v = BigInt(fen);
+    return LEVEL_NAMES[levelOf(BigInt(region))];
   } catch {
-    return String(fen);
+    return String(region);
   }
-  const negative = v < 0n;
-  if (negative) v = -v;
-  const whole = (v / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const cents = (v % 100n).toString().padStart(2, "0");
-  return `${negative ? "−" : ""}¥${whole}.${cents}`;
-}
-
-/** "1,234.5" yuan → 123450 fen (a number), or null if it is not a positive amount with at most 2 decimals. */
-export function parseYuan(text) {
-  const m = /^(\d{1,13})(?:\.(\d{1,2}))?$/.exec(
-    String(text)
-      .trim()
-      .replace(/[,，\s]/g, ""),
-  );
-  if (!m) return null;
-  const fen = BigInt(m[1]) * 100n + BigInt((m[2] ?? "").padEnd(2, "0"));
-  if (fen <= 0n || fen > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-  return Number(fen);
 }
 
 /** An ISO time as a local date and time, in the page's language. */

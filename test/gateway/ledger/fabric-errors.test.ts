@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { CommitError, CommitStatusError, EndorseError, GatewayError } from "@hyperledger/fabric-gateway";
 // fabric-gateway exports SubmitError as a type only; the class is the one its Contract.submit throws.
 import { SubmitError } from "@hyperledger/fabric-gateway/dist/submiterror";
@@ -8,11 +8,7 @@ import { LedgerConfigError, LedgerError, LedgerUnavailableError } from "../../..
 import { classifyFabricError, ledgerErrorOf, parseRefusal } from "../../../gateway/src/ledger/fabric-errors";
 import { marshal } from "../../../chaincode/src/marshal";
 import { Refusal } from "../../../chaincode/src/refusal";
-
-const cause = (code: number, message: string): ServiceError =>
-  Object.assign(new Error(message), { code, details: message, metadata: new Metadata() });
-const detail = (message: string) => ({ address: "peer0.org1:7051", mspId: "Org1MSP", message });
-const txId = "a".repeat(64);
+import { TX_ID as txId, clientError, grpcError as cause } from "../../fabric/client-errors";
 
 function translate(err: unknown, phase: "submit" | "evaluate" = "submit"): Error {
   return ledgerErrorOf(classifyFabricError(err, phase), { operation: "approveCase", actor: "approver" }, err);
@@ -37,13 +33,12 @@ describe("Fabric adapter: error classification", function () {
 
   it("an EndorseError whose details carry RL:<Error> is a LedgerError with that code and its arguments", function () {
     const msg = 'chaincode response 500, RL:LedgerUnauthorizedRole {"account":"0xabc","roles":4}';
-    const err = new EndorseError({
-      code: status.ABORTED,
-      details: [detail(msg)],
-      cause: cause(status.ABORTED, "10 ABORTED: failed to endorse transaction, see attached details for more info"),
-      transactionId: txId,
-      message: "10 ABORTED: failed to endorse transaction, see attached details for more info",
-    });
+    const err = clientError(
+      EndorseError,
+      status.ABORTED,
+      "10 ABORTED: failed to endorse transaction, see attached details for more info",
+      [msg],
+    );
 
     const translated = translate(err);
 
@@ -54,25 +49,14 @@ describe("Fabric adapter: error classification", function () {
 
   it("a refusal on evaluate (a GatewayError with UNKNOWN) is a LedgerError too", function () {
     const msg = "evaluate call to endorser returned error: chaincode response 500, RL:LedgerUnknownAnchor";
-    const err = new GatewayError({
-      code: status.UNKNOWN,
-      details: [detail(msg)],
-      cause: cause(status.UNKNOWN, msg),
-      message: msg,
-    });
+    const err = clientError(GatewayError, status.UNKNOWN, msg, [msg]);
 
     expect(translate(err, "evaluate")).to.include({ name: "LedgerError", code: "LedgerUnknownAnchor" });
   });
 
   it("a chaincode failure without RL: (a dispatch error) is a LedgerError 'Error' with the message", function () {
     const msg = "chaincode response 500, You've asked to invoke a function that does not exist: nope";
-    const err = new EndorseError({
-      code: status.ABORTED,
-      details: [detail(msg)],
-      cause: cause(status.ABORTED, "10 ABORTED"),
-      transactionId: txId,
-      message: "10 ABORTED",
-    });
+    const err = clientError(EndorseError, status.ABORTED, "10 ABORTED", [msg]);
 
     const translated = translate(err) as LedgerError;
 
@@ -83,52 +67,20 @@ describe("Fabric adapter: error classification", function () {
   const unavailable: [string, () => Error, string, string | undefined][] = [
     [
       "EndorseError UNAVAILABLE",
-      () =>
-        new EndorseError({
-          code: status.UNAVAILABLE,
-          details: [],
-          cause: cause(status.UNAVAILABLE, "14 UNAVAILABLE: No connection established"),
-          transactionId: txId,
-          message: "14 UNAVAILABLE: No connection established",
-        }),
+      () => clientError(EndorseError, status.UNAVAILABLE, "14 UNAVAILABLE: No connection established"),
       "unreachable",
       txId,
     ],
-    [
-      "SubmitError DEADLINE_EXCEEDED",
-      () =>
-        new SubmitError({
-          code: status.DEADLINE_EXCEEDED,
-          details: [],
-          cause: cause(status.DEADLINE_EXCEEDED, "4 DEADLINE_EXCEEDED"),
-          transactionId: txId,
-          message: "4 DEADLINE_EXCEEDED",
-        }),
-      "timeout",
-      txId,
-    ],
+    ["SubmitError DEADLINE_EXCEEDED", () => clientError(SubmitError, status.DEADLINE_EXCEEDED), "timeout", txId],
     [
       "CommitStatusError DEADLINE_EXCEEDED",
-      () =>
-        new CommitStatusError({
-          code: status.DEADLINE_EXCEEDED,
-          details: [],
-          cause: cause(status.DEADLINE_EXCEEDED, "4 DEADLINE_EXCEEDED"),
-          transactionId: txId,
-          message: "4 DEADLINE_EXCEEDED",
-        }),
+      () => clientError(CommitStatusError, status.DEADLINE_EXCEEDED),
       "timeout",
       txId,
     ],
     [
       "GatewayError RESOURCE_EXHAUSTED",
-      () =>
-        new GatewayError({
-          code: status.RESOURCE_EXHAUSTED,
-          details: [],
-          cause: cause(status.RESOURCE_EXHAUSTED, "8 RESOURCE_EXHAUSTED"),
-          message: "8 RESOURCE_EXHAUSTED",
-        }),
+      () => clientError(GatewayError, status.RESOURCE_EXHAUSTED),
       "unreachable",
       undefined,
     ],
@@ -142,17 +94,8 @@ describe("Fabric adapter: error classification", function () {
   }
 
   it("the phase of a failure comes from fabric-gateway's error class: only an endorsement sent nothing", function () {
-    const endorse = classifyFabricError(
-      new EndorseError({ code: status.UNAVAILABLE, details: [], cause: cause(14, "x"), transactionId: txId }),
-      "submit",
-    );
-    const submit = classifyFabricError(
-      new SubmitError({ code: status.UNAVAILABLE, details: [], cause: cause(14, "x"), transactionId: txId }),
-      "submit",
-    );
-    const commitStatus = classifyFabricError(
-      new CommitStatusError({ code: status.UNAVAILABLE, details: [], cause: cause(14, "x"), transactionId: txId }),
-      "submit",
+    const [endorse, submit, commitStatus] = [EndorseError, SubmitError, CommitStatusError].map((Kind) =>
+      classifyFabricError(clientError(Kind, status.UNAVAILABLE), "submit"),
     );
     expect([endorse, submit, commitStatus].map((f) => f.kind === "unavailable" && f.phase)).to.deep.equal([
       "endorse",
@@ -176,7 +119,7 @@ describe("Fabric adapter: error classification", function () {
 
   it("a refused identity, an unknown channel or chaincode is a LedgerConfigError", function () {
     for (const code of [status.PERMISSION_DENIED, status.UNAUTHENTICATED, status.NOT_FOUND, status.UNIMPLEMENTED]) {
-      const err = new GatewayError({ code, details: [], cause: cause(code, `${code}`), message: `${code} denied` });
+      const err = clientError(GatewayError, code, `${code} denied`);
       expect(translate(err), `gRPC status ${code}`).to.be.instanceOf(LedgerConfigError);
     }
   });

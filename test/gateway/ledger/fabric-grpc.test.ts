@@ -1,24 +1,15 @@
 import { expect } from "chai";
 import { getAddress } from "ethers";
 import { status } from "@grpc/grpc-js";
-import { ADMIN_ROLE_ATTRIBUTE, fabricAccount, roleAttribute } from "../../../lib/fabric-identity";
+import { fabricAccount } from "../../../lib/fabric-identity";
 import { LedgerConfigError, LedgerError, LedgerUnavailableError } from "../../../gateway/src/ledger";
 import { FabricLedger } from "../../../gateway/src/ledger/fabric";
 import { FabricConnection, type FabricGrpcOptions } from "../../../gateway/src/ledger/fabric-grpc";
-import type { FabricTransport } from "../../../gateway/src/ledger/fabric-transport";
 import { InMemoryPeer, type PeerIdentity } from "../../chaincode/peer";
-import { INSTITUTIONS, T0 } from "../../conformance/chains";
-import { FabricGatewayServer } from "../../fabric/gateway-server";
+import { INSTITUTIONS, registerInstitutions } from "../../conformance/institutions";
+import { gatewayTransports, grpcOptions, rejection, storyPeer } from "../../fabric/fixture";
+import type { FabricGatewayServer } from "../../fabric/gateway-server";
 import { DIBAO, REGION, digest, freePort } from "./anvil";
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure, the call succeeded");
-}
 
 /**
  * The production transport (fabric-gateway 1.11 over one grpc-js client) against a real gRPC server speaking the
@@ -34,39 +25,19 @@ describe("FabricGrpcTransport: fabric-gateway over gRPC", function () {
   let identities: PeerIdentity[];
   let counter = 0;
   const options = (endpoint: string): FabricGrpcOptions => ({
-    peerEndpoint: endpoint,
-    insecure: true,
-    mspId: "Org1MSP",
-    channel: "relief",
-    chaincode: "relief",
-    contract: "relief",
+    ...grpcOptions(endpoint),
     evaluateTimeoutMs: 500,
     endorseTimeoutMs: 2_000,
     submitTimeoutMs: 500,
     commitStatusTimeoutMs: 500,
-    eventsIdleMs: 200,
   });
 
   before(async function () {
-    peer = await InMemoryPeer.start({ now: T0 });
-    identities = [await peer.identity("admin", { role: ADMIN_ROLE_ATTRIBUTE, region: "0" })];
-    for (const [actor, role, region] of INSTITUTIONS) {
-      identities.push(await peer.identity(actor, { role: roleAttribute(role), region: region.toString() }));
-    }
-    server = await FabricGatewayServer.start(peer, identities);
-    connection = new FabricConnection(options(server.endpoint));
-    const actors: Record<string, FabricTransport> = {};
-    for (const id of identities)
-      actors[id.name] = connection.transport({ certificate: id.certificate, privateKey: id.privateKeyPem });
-    ledger = new FabricLedger({ actors, retryBackoffMs: 1, retries: 2 });
-    for (const [actor, role, region] of INSTITUTIONS) {
-      await ledger.registerInstitution("admin", {
-        account: ledger.accountOf(actor),
-        role,
-        region,
-        keyDigest: digest(actor),
-      });
-    }
+    ({ peer, identities } = await storyPeer());
+    const grpc = await gatewayTransports(peer, identities, options);
+    ({ server, connection } = grpc);
+    ledger = new FabricLedger({ actors: grpc.transports, retryBackoffMs: 1, retries: 2 });
+    await registerInstitutions(ledger);
     await ledger.createProgramme("approver", DIBAO);
   });
 

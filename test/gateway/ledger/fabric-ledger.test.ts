@@ -16,29 +16,15 @@ import {
 } from "../../../gateway/src/ledger";
 import { FabricLedger } from "../../../gateway/src/ledger/fabric";
 import { DIBAO, REGION, digest } from "./anvil";
-import { T0 } from "../../conformance/chains";
-import { FaultyTransport, fabricFixture, type FabricFixture } from "../../fabric/fixture";
+import { T0 } from "../../conformance/institutions";
+import { FaultyTransport, fabricFixture, rejection, type FabricFixture } from "../../fabric/fixture";
+import { clientError } from "../../fabric/client-errors";
 import { PeerTransport } from "../../fabric/peer-transport";
 
 const unavailable =
   (Kind: typeof EndorseError | typeof SubmitError, code = status.UNAVAILABLE) =>
   () =>
-    new Kind({
-      code,
-      details: [],
-      cause: Object.assign(new Error(`${code}`), { code, details: "", metadata: undefined as never }),
-      transactionId: "f".repeat(64),
-      message: `${code} ${status[code]}`,
-    });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure, the call succeeded");
-}
+    clientError(Kind, code, undefined, [], "f".repeat(64));
 
 /**
  * The Fabric adapter's own logic over the real chaincode on the in-memory peer: how Ledger methods become

@@ -5,6 +5,8 @@
  */
 import type { ExceptionKind, SweepException } from "./types";
 import type { FundStage, SweepReport } from "./sweep";
+import { yuan } from "../../../../lib/money";
+import { LEVEL_NAMES } from "../../../../lib/regions";
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values. */
 export function escapeHtml(value: unknown): string {
@@ -18,21 +20,6 @@ export function escapeHtml(value: unknown): string {
 
 const e = escapeHtml;
 
-/** Fen (decimal string) as yuan with thousands separators: "¥1,234.56". */
-export function yuan(fen: string | bigint): string {
-  let v: bigint;
-  try {
-    v = BigInt(fen);
-  } catch {
-    return String(fen);
-  }
-  const negative = v < 0n;
-  if (negative) v = -v;
-  const whole = (v / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const cents = (v % 100n).toString().padStart(2, "0");
-  return `${negative ? "−" : ""}¥${whole}.${cents}`;
-}
-
 const STAGE_LABELS: Record<FundStage["stage"], string> = {
   appropriated: "中央撥款 Appropriated",
   province: "撥至省 To provinces",
@@ -44,8 +31,6 @@ const STAGE_LABELS: Record<FundStage["stage"], string> = {
   failed: "退回 Failed",
   "clawed-back": "追回 Clawed back",
 };
-
-const LEVEL_LABELS = ["中央 Central", "省 Province", "市 City", "縣 County", "鄉鎮 Township", "村 Village"];
 
 const KIND_LABELS: Record<ExceptionKind, string> = {
   "record-modified": "記錄被修改 Record modified",
@@ -270,7 +255,7 @@ export function renderSweepHtml(report: SweepReport): string {
       "核對 Check",
     ],
     report.levels.map((l) => [
-      td(LEVEL_LABELS[l.level] ?? l.level),
+      td(LEVEL_NAMES[l.level] ?? l.level),
       num(l.regions),
       num(yuan(l.cameIn)),
       num(yuan(l.wentOut)),
