@@ -1,6 +1,7 @@
 /**
  * The web pages' HTTP side, without a browser: every page, the stylesheet and the bundled scripts carry the strict
- * Content-Security-Policy; nothing else under /web is served; and POST /v1/verifications (the document verification
+ * Content-Security-Policy and a Permissions-Policy that lets only the auditor's page use the camera; nothing else under
+ * /web is served; and POST /v1/verifications (the document verification
  * the auditor's page uses) checks role and input. The journeys themselves are in journeys.test.ts.
  */
 import { expect } from "chai";
@@ -25,6 +26,9 @@ describe("web pages: headers, served files and document verification", function 
       expect(res.status, path).to.equal(200);
       expect(res.headers["content-security-policy"], path).to.equal(WEB_CSP);
       expect(res.headers["x-frame-options"]).to.equal("DENY");
+      // Only the auditor's page may ask for the camera (its QR scanner); no page for the microphone or location.
+      const camera = path === "/web/auditor" ? "camera=(self)" : "camera=()";
+      expect(res.headers["permissions-policy"], path).to.equal(`${camera}, microphone=(), geolocation=()`);
     }
     for (const page of ["beneficiary", "auditor", "finance"]) {
       const res = await t.http.get(`/web/js/${page}.js`);

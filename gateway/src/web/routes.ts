@@ -20,11 +20,15 @@ export const WEB_CSP = [
   "base-uri 'none'",
 ].join("; ");
 
-const secure: RequestHandler = (_req, res, next) => {
+/** Only the auditor's page may ask for the camera (to scan a receipt's QR code); no page for anything else. */
+export const permissionsPolicy = (subpath: string): string =>
+  `camera=${subpath === "/auditor" ? "(self)" : "()"}, microphone=(), geolocation=()`;
+
+const secure: RequestHandler = (req, res, next) => {
   res.setHeader("Content-Security-Policy", WEB_CSP);
   res.setHeader("X-Frame-Options", "DENY");
   res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
-  res.setHeader("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+  res.setHeader("Permissions-Policy", permissionsPolicy(req.path));
   next();
 };
 

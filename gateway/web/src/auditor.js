@@ -1,12 +1,13 @@
-// The auditor's page (審計核查): verify a record by id or a pasted / uploaded receipt or bundle, the fund trail of a
-// region, programme and period as a picture, an audit sweep's exceptions and disputes with links to their evidence,
-// and proof bundles to download. Everything comes from the public API with the auditor's key.
+// The auditor's page (審計核查): verify a record by id or a receipt or bundle (pasted, uploaded, or a QR code scanned
+// with the camera or read from a picture), the fund trail of a region, programme and period as a picture, an audit
+// sweep's exceptions and disputes with links to their evidence, and proof bundles to download. Everything comes from the public API with the auditor's key.
 import { ApiFailure, call, getJson, poll, postJson } from "./api.js";
 import { flowChart, monthlyBars, PALETTE, swatch } from "./charts.js";
 import { $, details, download, fill, filenameOf, h, table } from "./dom.js";
 import { levelName, yuan } from "./format.js";
 import { failureText, institutionKey, setUpSignIn, verdict } from "./institution.js";
 import { fillProgrammes } from "./programmes.js";
+import { cameraSupported, decodeImage, scanCamera } from "./qr-scan.js";
 
 const key = institutionKey;
 const mono = (text) => h("span", { className: "mono" }, text ?? "—");
@@ -194,6 +195,73 @@ async function verifyReceiptOfPayout(payoutId) {
   }
 }
 
+// ---- QR codes: pictures and the camera --------------------------------------------------------------------
+
+const isImage = (file) => file.type.startsWith("image/") || /\.(png|jpe?g|svg)$/i.test(file.name);
+const scanStatus = (text) => fill($("#scan-status"), text);
+
+/** A receipt from a file: the QR code's text of a picture, or the file's text (a JSON document); then verified. */
+async function verifyFile(file) {
+  let text;
+  if (isImage(file)) {
+    fill($("#receipt-result"), h("p", {}, "讀取二維碼 Reading the QR code…"));
+    try {
+      text = await decodeImage(file);
+    } catch {
+      text = null;
+    }
+    if (!text) {
+      scanStatus("");
+      fill($("#receipt-result"), verdict("bad", "✗ 圖片中沒有找到二維碼 No QR code found in the picture"));
+      return;
+    }
+    scanStatus("已讀取二維碼 QR code read from the picture");
+  } else {
+    text = await file.text();
+  }
+  $("#receipt-text").value = text;
+  await verifyText(text);
+}
+
+const NO_CAMERA =
+  "沒有可用的攝像頭：請上傳或貼上二維碼圖片 No camera available: upload or paste a picture of the QR code instead";
+
+function setUpScanner() {
+  let scanning = null;
+  const stop = () => scanning?.abort();
+  $("#scan-stop").addEventListener("click", stop);
+  $("#scanner").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") stop();
+  });
+  $("#scan-start").addEventListener("click", async () => {
+    if (scanning) return;
+    if (!cameraSupported()) {
+      scanStatus(NO_CAMERA);
+      return;
+    }
+    scanning = new AbortController();
+    $("#scanner").hidden = false;
+    $("#scan-stop").focus();
+    scanStatus("對準二維碼 Point the camera at the QR code…");
+    let text = null;
+    try {
+      text = await scanCamera($("#scan-video"), scanning.signal);
+      scanStatus(text ? "已讀取二維碼 QR code read from the camera" : "已停止掃描 Scanning stopped");
+    } catch (e) {
+      const refused = e?.name === "NotAllowedError" || e?.name === "SecurityError";
+      scanStatus(refused ? `攝像頭被拒絕 The camera was refused. ${NO_CAMERA}` : NO_CAMERA);
+    } finally {
+      scanning = null;
+      $("#scanner").hidden = true;
+      $("#scan-start").focus(); // the stop button is gone: focus returns to the control that opened the camera
+    }
+    if (text) {
+      $("#receipt-text").value = text;
+      await verifyText(text);
+    }
+  });
+}
+
 // ---- fund trail ---------------------------------------------------------------------------------------------
 
 function sum(items, pick) {
@@ -328,6 +396,7 @@ function evidence(e) {
         "button",
         {
           type: "button",
+          className: "evidence-record",
           onclick: () => {
             $("#record-id").value = e.recordId;
             $("#verify-h").focus();
@@ -340,11 +409,21 @@ function evidence(e) {
   }
   if (e.payoutId) {
     links.push(
-      h("button", { type: "button", onclick: () => verifyReceiptOfPayout(e.payoutId) }, "核驗收據 Verify receipt"),
+      h(
+        "button",
+        { type: "button", className: "evidence-receipt", onclick: () => verifyReceiptOfPayout(e.payoutId) },
+        "核驗收據 Verify receipt",
+      ),
     );
   }
   if (e.caseId) {
-    links.push(h("button", { type: "button", onclick: () => downloadCaseBundle(e.caseId) }, "案件證明包 Case bundle"));
+    links.push(
+      h(
+        "button",
+        { type: "button", className: "evidence-case", onclick: () => downloadCaseBundle(e.caseId) },
+        "案件證明包 Case bundle",
+      ),
+    );
   }
   if (e.txHash) links.push(h("span", { className: "mono", title: "交易 transaction" }, `tx ${e.txHash}`));
   return h("div", { className: "row evidence" }, links);
@@ -467,15 +546,22 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#receipt-file").addEventListener("change", async () => {
     const file = $("#receipt-file").files?.[0];
-    if (file) $("#receipt-text").value = await file.text();
+    if (file) await verifyFile(file);
+  });
+  $("#receipt-text").addEventListener("paste", (event) => {
+    const image = [...(event.clipboardData?.files ?? [])].find(isImage);
+    if (!image) return; // text is pasted as usual
+    event.preventDefault();
+    verifyFile(image);
   });
   $("#receipt-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = $("#receipt-file").files?.[0];
-    const text = $("#receipt-text").value.trim() ? $("#receipt-text").value : file ? await file.text() : "";
-    if (text.trim()) verifyText(text);
+    if ($("#receipt-text").value.trim()) verifyText($("#receipt-text").value);
+    else if (file) await verifyFile(file);
     else fill($("#receipt-result"), verdict("bad", "請貼上或上傳收據 Paste or upload a receipt"));
   });
+  setUpScanner();
   $("#trail-form").addEventListener("submit", (event) => {
     event.preventDefault();
     showTrail(scopeOf(event.target));

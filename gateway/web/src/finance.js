@@ -88,8 +88,10 @@ async function submitMoney(form, out, path, extra = {}) {
     fill(out, verdict("bad", input.error));
     return;
   }
+  // Busy, not disabled: disabling the focused button would drop a keyboard user's focus to the top of the page.
   const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
   fill(out, h("p", {}, "提交到鏈上 Sending to the chain…"));
   try {
     const tx = await postJson(key, path, { ...extra, amount: input.amount, reference: input.reference });
@@ -106,7 +108,7 @@ async function submitMoney(form, out, path, extra = {}) {
   } catch (e) {
     fill(out, verdict("bad", failureText(e)));
   } finally {
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
   }
 }
 
@@ -145,9 +147,9 @@ function reviewRun(event) {
 }
 
 async function startRun() {
-  $("#run-dialog").close();
   const run = pending;
   pending = null;
+  $("#run-dialog").close();
   if (!run) return;
   const out = $("#run-result");
   const bar = h("progress", { max: 1, value: 0, "aria-label": "發放進度 Run progress" });
@@ -166,10 +168,19 @@ async function startRun() {
         fill(line, `${r.status} · 已列出 listed ${r.listed} · 已發放 paid ${r.paid} · 跳過 skipped ${r.skipped}`);
       },
     );
-    showOutcome(final);
+    await showOutcome(final);
   } catch (e) {
     fill(out, verdict("bad", failureText(e)));
   }
+  focusOutcome(out);
+}
+
+/** Moves focus to a finished action's verdict, so a keyboard user reads it and Tabs on to what follows it. */
+function focusOutcome(out) {
+  const line = out.querySelector(".verdict");
+  if (!line) return;
+  line.tabIndex = -1;
+  line.focus();
 }
 
 async function settlementOf(runId) {
@@ -243,6 +254,23 @@ async function showOutcome(run) {
   await showBalances();
 }
 
+/** Tab and Shift+Tab cycle inside the open dialog instead of leaving it for the browser's own controls. */
+function trapFocus(dialog) {
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const stops = [...dialog.querySelectorAll("button, [href], input, select, textarea")].filter((el) => !el.disabled);
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
+
 // ---- wiring -------------------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -282,9 +310,12 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#run-form").addEventListener("submit", reviewRun);
   $("#run-confirm").addEventListener("click", startRun);
-  $("#run-cancel").addEventListener("click", () => {
+  $("#run-cancel").addEventListener("click", () => $("#run-dialog").close());
+  trapFocus($("#run-dialog"));
+  // Cancelled (the button or Escape): nothing starts, and focus goes back to the button that opened the dialog.
+  $("#run-dialog").addEventListener("close", () => {
+    if (pending === null) return;
     pending = null;
-    $("#run-dialog").close();
-    $("#run-programme").focus();
+    $("#run-form button[type=submit]").focus();
   });
 });

@@ -34,7 +34,9 @@ export function setUpSignIn(roles, onSignedIn) {
     $("#signout").hidden = !signedIn;
   };
 
-  const check = async () => {
+  // `focusWorkspace`: after typing the key, focus moves to the workspace as soon as it shows (the sign-in form it
+  // replaces had the focus), not after the page's data has loaded.
+  const check = async (focusWorkspace = false) => {
     try {
       const me = await getJson(institutionKey, "/me");
       const inst = me.institution;
@@ -44,6 +46,7 @@ export function setUpSignIn(roles, onSignedIn) {
       }
       fill(who, `${inst.name} · ${ROLE_LABELS[inst.role] ?? inst.role} · ${inst.region}`);
       show(true);
+      if (focusWorkspace) $("#workspace h2")?.focus();
       await onSignedIn(inst);
       return true;
     } catch (e) {
@@ -67,7 +70,7 @@ export function setUpSignIn(roles, onSignedIn) {
     institutionKey.set(key);
     form.reset();
     error.hidden = true;
-    if (await check()) $("#workspace h2")?.focus();
+    await check(true);
   });
 
   $("#signout").addEventListener("click", () => {
