@@ -11,6 +11,26 @@ export interface AnvilOptions {
   chainId?: number;
   /** Extra seconds between blocks; omitted = a block per transaction. */
   blockTime?: number;
+  /**
+   * Seconds between dumps of the state file (default: RELIEF_CHAIN_STATE_INTERVAL, else 1); 0 = only on a graceful
+   * stop. anvil dumps the whole chain, history included, each time: at tens of thousands of transactions a dump every
+   * second costs more than the transactions (docs/BENCHMARKS.md, scale).
+   */
+  stateInterval?: number;
+  /**
+   * Keep only the last N blocks' states (default: RELIEF_CHAIN_PRUNE_HISTORY, else all). By default anvil keeps every
+   * block's state, writing the older ones to disk (~/.foundry/anvil/tmp/) whole, so a block costs in proportion to
+   * the chain's state: gigabytes, and slower and slower blocks, after a few thousand transactions. Pruned, reads at
+   * older blocks (audit bundles' views at their checkpoint) fail and the verifier falls back to the latest state.
+   */
+  pruneHistory?: number;
+}
+
+/** The state-dump interval asked for, in whole seconds (RELIEF_CHAIN_STATE_INTERVAL when not given; default 1). */
+export function stateIntervalOf(given: number | undefined, env = process.env.RELIEF_CHAIN_STATE_INTERVAL): number {
+  const value = given ?? (env === undefined || env === "" ? 1 : Number(env));
+  if (!Number.isInteger(value) || value < 0) throw new RangeError("the state interval is a whole number of seconds");
+  return value;
 }
 
 export interface AnvilNode {
@@ -29,7 +49,15 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilNode> {
   const args = ["--host", "127.0.0.1", "--port", String(opts.port), "--chain-id", String(opts.chainId ?? 31337)];
   // Consortium chains and OpenZeppelin 5 both need Cancun.
   args.push("--hardfork", "cancun");
-  if (opts.stateFile) args.push("--state", opts.stateFile, "--state-interval", "1");
+  if (opts.stateFile) {
+    args.push("--state", opts.stateFile);
+    const interval = stateIntervalOf(opts.stateInterval);
+    if (interval > 0) args.push("--state-interval", String(interval));
+  }
+  const prune =
+    opts.pruneHistory ?? (process.env.RELIEF_CHAIN_PRUNE_HISTORY ? Number(process.env.RELIEF_CHAIN_PRUNE_HISTORY) : 0);
+  if (!Number.isInteger(prune) || prune < 0) throw new RangeError("pruneHistory is a whole number of blocks");
+  if (prune > 0) args.push("--prune-history", String(prune));
   if (opts.blockTime) args.push("--block-time", String(opts.blockTime));
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

@@ -6,19 +6,19 @@
  *
  * With RELIEF_RPC_URL set, no chain is started: the gateway connects to that node, with the deployment file and the
  * chain keys (.relief/keys/chain-keys.json, or RELIEF_CHAIN_KEY_ADMIN) you provide, and seeds nothing.
+ *
+ * `startProduct` and `printProduct` are importable (scripts/demo.ts starts the product in-process when none runs).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { startAnvil, type AnvilNode } from "../lib/anvil";
 import { deployLedger, type Deployment } from "../lib/deploy";
-import { loadGatewayConfig } from "../gateway/src/config";
+import { type GatewayConfig, loadGatewayConfig } from "../gateway/src/config";
 import { ChainKeys } from "../gateway/src/institutions/chain-keys";
-import { seedLocalConsortium } from "../gateway/src/seed/local";
+import { type LocalSeed, seedLocalConsortium } from "../gateway/src/seed/local";
 import { startGateway } from "../gateway/src/server";
 
-const config = loadGatewayConfig();
-const PORT = Number(process.env.RELIEF_CHAIN_PORT ?? 8545);
 // anvil's first well-known development account: public, for a local chain only, never for a real one.
 const DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
@@ -30,8 +30,11 @@ const shown = (file: string) => {
 
 const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
 
-async function embeddedChain(): Promise<{ node: AnvilNode; deployment: Deployment; fresh: boolean }> {
-  const node = await startAnvil({ port: PORT, stateFile: path.join(config.dataDir, "chain-state.json") });
+async function embeddedChain(
+  config: GatewayConfig,
+  port: number,
+): Promise<{ node: AnvilNode; deployment: Deployment; fresh: boolean }> {
+  const node = await startAnvil({ port, stateFile: path.join(config.dataDir, "chain-state.json") });
   const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1 });
   try {
     const deployerKey = process.env.RELIEF_DEPLOYER_KEY ?? DEV_DEPLOYER_KEY;
@@ -60,45 +63,88 @@ function writeKeysEnv(file: string, keys: Record<string, string>, adminKey: stri
   fs.chmodSync(file, 0o600);
 }
 
-async function main() {
+/** The running product: the gateway, the embedded chain (unless RELIEF_RPC_URL), and what the first start did. */
+export interface Product {
+  config: GatewayConfig;
+  gateway: Awaited<ReturnType<typeof startGateway>>;
+  chain?: { node: AnvilNode; deployment: Deployment; fresh: boolean };
+  rpcUrl: string;
+  /** `<data dir>/api-keys.env`: the local institutions' API keys (written on the first start). */
+  keysEnv: string;
+  /** Set on the first start on an empty data directory: the administrator's key file and (dev chain) the seed. */
+  firstStart?: { adminKeyFile: string; seed?: LocalSeed };
+  stop(): Promise<void>;
+}
+
+/** Starts the chain (unless RELIEF_RPC_URL), the gateway, and on the first start seeds the local consortium. */
+export async function startProduct(config: GatewayConfig = loadGatewayConfig()): Promise<Product> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const external = process.env.RELIEF_RPC_URL;
-  const chain = external ? undefined : await embeddedChain();
+  const chain = external ? undefined : await embeddedChain(config, Number(process.env.RELIEF_CHAIN_PORT ?? 8545));
   const rpcUrl = external ?? chain!.node.url;
-  const gateway = await startGateway({ config, rpcUrl, deployment: chain?.deployment });
-  const { ctx } = gateway;
+  let gateway: Product["gateway"];
+  try {
+    gateway = await startGateway({ config, rpcUrl, deployment: chain?.deployment });
+  } catch (error) {
+    await chain?.node.stop();
+    throw error;
+  }
+  const keysEnv = path.join(config.dataDir, "api-keys.env");
+  let firstStart: Product["firstStart"];
+  if (gateway.bootstrap.adminKeyFile) {
+    firstStart = { adminKeyFile: gateway.bootstrap.adminKeyFile };
+    if (chain && process.env.RELIEF_SEED !== "0") {
+      const adminKey = fs.readFileSync(gateway.bootstrap.adminKeyFile, "utf8").trim();
+      firstStart.seed = await seedLocalConsortium(gateway.ctx);
+      writeKeysEnv(keysEnv, firstStart.seed.apiKeys, adminKey);
+    }
+  }
+  return {
+    config,
+    gateway,
+    chain,
+    rpcUrl,
+    keysEnv,
+    firstStart,
+    async stop() {
+      await gateway.close();
+      await chain?.node.stop();
+    },
+  };
+}
 
+/** What `npm start` prints: where everything is, and on the first start how to sign in. */
+export async function printProduct(product: Product): Promise<void> {
+  const { config, gateway, chain, rpcUrl, keysEnv, firstStart } = product;
+  const { ctx } = gateway;
   console.log(`Relief Ledger (救助資金鏈)`);
   console.log(`  chain     ${rpcUrl} (chain id ${ctx.deployment.chainId})${chain ? ", embedded anvil" : ""}`);
   for (const [name, address] of Object.entries(ctx.deployment.addresses)) console.log(`  ${name.padEnd(9)} ${address}`);
   console.log(`  database  ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : shown(config.sqlitePath)}`);
   console.log(`  API       ${gateway.url}/v1   docs ${gateway.url}/docs   OpenAPI ${gateway.url}/openapi.json`);
 
-  const keysEnv = path.join(config.dataDir, "api-keys.env");
-  if (gateway.bootstrap.adminKeyFile) {
-    const adminKey = fs.readFileSync(gateway.bootstrap.adminKeyFile, "utf8").trim();
+  if (firstStart) {
     console.log("");
     console.log("First start. The administrator signs in with the API key in");
-    console.log(`  ${shown(gateway.bootstrap.adminKeyFile)}   (mode 0600; the key itself is never printed or logged)`);
-    console.log(
-      `  curl -H "Authorization: Bearer $(cat ${shown(gateway.bootstrap.adminKeyFile)})" ${gateway.url}/v1/me`,
-    );
-    if (chain && process.env.RELIEF_SEED !== "0") {
-      const seed = await seedLocalConsortium(ctx);
-      writeKeysEnv(keysEnv, seed.apiKeys, adminKey);
+    console.log(`  ${shown(firstStart.adminKeyFile)}   (mode 0600; the key itself is never printed or logged)`);
+    console.log(`  curl -H "Authorization: Bearer $(cat ${shown(firstStart.adminKeyFile)})" ${gateway.url}/v1/me`);
+    if (firstStart.seed) {
       console.log("");
       console.log("Local demo consortium registered on the development chain (朝陽區 110105, 建外街道 110105001000):");
       for (const inst of await ctx.store.listInstitutions()) console.log(`  ${inst.id.padEnd(20)} ${inst.name}`);
       console.log("Programmes:");
-      for (const p of seed.programmes) console.log(`  ${String(p.programmeId).padStart(2)} ${p.name}`);
+      for (const p of firstStart.seed.programmes) console.log(`  ${String(p.programmeId).padStart(2)} ${p.name}`);
     }
   }
   if (fs.existsSync(keysEnv)) console.log(`\nAPI keys of the local institutions: source ${shown(keysEnv)}`);
-  console.log("Press Ctrl-C to stop.");
+}
 
+async function main() {
+  const product = await startProduct();
+  await printProduct(product);
+  console.log("Press Ctrl-C to stop.");
   const stop = async () => {
-    await gateway.close();
-    await chain?.node.stop();
+    await product.stop();
     process.exit(0);
   };
   process.once("SIGINT", stop);
@@ -106,7 +152,9 @@ async function main() {
   if (process.env.RELIEF_EXIT_AFTER_START === "1") await stop();
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
