@@ -50,6 +50,8 @@ export interface World {
   /** The paid, settled case of the signed-in beneficiary, and its payout id. */
   paidCaseId: string;
   payoutId: string;
+  /** The resident ID number of the paid case's beneficiary (who signs in with it). */
+  paidResidentId: string;
   /** A case of the sibling county (its own programme). */
   siblingCaseId: string;
   siblingProgrammeId: number;
@@ -131,6 +133,7 @@ export async function buildWorld(options: TestGatewayOptions = {}): Promise<Worl
     recordIds,
     paidCaseId: paid.caseId,
     payoutId: payoutIdOf(key),
+    paidResidentId: resident,
     siblingCaseId,
     siblingProgrammeId,
     keyIds,

@@ -64,7 +64,7 @@ export async function registerInstitution(
   }
   if (!isValidRegion(input.region)) throw new ApiError("VALIDATION_FAILED", "region: invalid", { field: "region" });
   const existing = await ctx.store.getInstitution(input.id);
-  if (existing) throw new ApiError("CONFLICT", `institution ${input.id} exists`);
+  if (existing) throw new ApiError("CONFLICT", "an institution with this id exists");
 
   const account = await ensureChainActor(ctx, input.id);
   // The anchorer's on-chain key digest is the receipt-signing key's, so anyone can check a receipt's signer on chain.
@@ -84,7 +84,7 @@ export async function registerInstitution(
       keyDigest: digest,
     });
   } else if (onChain.role !== input.role || onChain.region !== input.region) {
-    throw new ApiError("CONFLICT", `the chain has ${input.id}'s account with another role or region`);
+    throw new ApiError("CONFLICT", "the chain has this institution's account with another role or region");
   }
   const institution = await ctx.store.putInstitution({
     id: input.id,
@@ -107,7 +107,7 @@ export async function registerInstitution(
 /** Rotates an institution's SM2 holder key: the KEK is re-wrapped, records are not touched; the chain gets the new digest. */
 export async function rotateHolderKey(ctx: GatewayContext, id: string): Promise<{ keyDigest: string }> {
   const inst = await ctx.store.getInstitution(id);
-  if (!inst) throw new ApiError("NOT_FOUND", `no institution ${id}`);
+  if (!inst) throw new ApiError("NOT_FOUND", "no such institution");
   const rotated = await ctx.keyring.rotateHolder(id);
   await ctx.ledger.rotateInstitutionKey(GATEWAY_ACTORS.admin, inst.account, rotated.keyDigest);
   await ctx.store.appendAudit({

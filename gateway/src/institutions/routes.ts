@@ -112,7 +112,7 @@ export function adminRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rou
   r.post("/admin/institutions/:id/api-keys", async (req, res) => {
     const admin = requireAdmin(res);
     const { id } = parse(idParam, req.params, "params");
-    if (!(await ctx.store.getInstitution(id))) throw new ApiError("NOT_FOUND", `no institution ${id}`);
+    if (!(await ctx.store.getInstitution(id))) throw new ApiError("NOT_FOUND", "no such institution");
     const key = await issueApiKey(ctx.store, ctx.keyring, id);
     await ctx.store.appendAudit({
       actor: actorName(admin),
@@ -165,7 +165,7 @@ export function adminRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rou
     const { id } = parse(idParam, req.params, "params");
     const { active } = parse(activeBody, req.body);
     const inst = await ctx.store.getInstitution(id);
-    if (!inst) throw new ApiError("NOT_FOUND", `no institution ${id}`);
+    if (!inst) throw new ApiError("NOT_FOUND", "no such institution");
     await ctx.ledger.setInstitutionActive(GATEWAY_ACTORS.admin, inst.account, active);
     const row = await ctx.store.setInstitutionActive(id, active);
     await ctx.store.appendAudit({
