@@ -296,6 +296,7 @@ async function main(): Promise<void> {
     rssSpread: { recordsCheck: spread("recordsCheck"), sweep: spread("sweep") },
     meetsTargets: {
       recordsPerSecond: runs.every((r) => r.recordsCheck.recordsPerSecond >= TARGETS.recordsPerSecond),
+      wholeSweepRecordsPerSecond: runs.every((r) => r.sweep.recordsPerSecond >= TARGETS.recordsPerSecond),
       rssSpread: spread("recordsCheck") <= TARGETS.rssSpread && spread("sweep") <= TARGETS.rssSpread,
     },
   };
@@ -304,8 +305,9 @@ async function main(): Promise<void> {
   const md = [
     `Measured ${m.date.slice(0, 10)} on ${m.cpus} cores (${m.cpuModel}), Node ${m.node}, SQLite, anvil` +
       `${QUICK ? " (quick sizes)" : ""}; 1-minute load average during the run ${fmt(loadDuring.min, 1)} to ` +
-      `${fmt(loadDuring.max, 1)} (mean ${fmt(loadDuring.mean, 1)}) on ${m.cpus} cores: a shared machine, other work ` +
-      `took CPU time from every measurement. Raw data: \`bench/results/sweep.json\`.`,
+      `${fmt(loadDuring.max, 1)} (mean ${fmt(loadDuring.mean, 1)}) on ${m.cpus} cores` +
+      (loadDuring.mean > m.cpus * 0.75 ? ": a shared machine, other work took CPU time from every measurement" : "") +
+      `. Raw data: \`bench/results/sweep.json\`.`,
     "",
     "### Audit sweep: records per second and peak memory",
     "",
@@ -339,7 +341,8 @@ async function main(): Promise<void> {
     ),
     "",
     `Targets: at least ${fmt(TARGETS.recordsPerSecond)} records/s ` +
-      `(${result.meetsTargets.recordsPerSecond ? "met" : "NOT met"}); peak RSS at both sizes within ` +
+      `(records check: ${result.meetsTargets.recordsPerSecond ? "met" : "NOT met"}; whole sweep: ` +
+      `${result.meetsTargets.wholeSweepRecordsPerSecond ? "met" : "NOT met"}); peak RSS at both sizes within ` +
       `${TARGETS.rssSpread * 100}% (spread ${fmt(result.rssSpread.recordsCheck * 100, 1)}% for the records check, ` +
       `${fmt(result.rssSpread.sweep * 100, 1)}% for the whole sweep: ${result.meetsTargets.rssSpread ? "met" : "NOT met"}). ` +
       `Records are sealed ${fmt(ENVELOPE_REUSE)} to an envelope (distinct ids, headers and digests), anchored ` +
