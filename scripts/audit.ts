@@ -21,6 +21,7 @@ import { loadDeployment } from "../gateway/src/ledger/config";
 import { type Store, openStore } from "../gateway/src/store";
 import { parsePeriod } from "../lib/periods";
 import { isValidRegion } from "../lib/regions";
+import { UsageError, readCli, rpcUrl } from "./cli";
 
 const USAGE = `usage: npm run audit -- [--region CODE] [--programme ID] [--period YYYY-MM] [--out DIR] [--rpc URL]
                         [--deployment FILE]
@@ -35,8 +36,6 @@ const USAGE = `usage: npm run audit -- [--region CODE] [--programme ID] [--perio
 The store is the gateway's: RELIEF_DATA_DIR, RELIEF_SQLITE_PATH or DATABASE_URL.
 exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error or nothing could be checked`;
 
-class UsageError extends Error {}
-
 interface Args {
   scope: SweepScope;
   out?: string;
@@ -44,22 +43,11 @@ interface Args {
   deployment?: string;
 }
 
-const OPTIONS = new Set(["--region", "--programme", "--period", "--out", "--rpc", "--deployment"]);
-
 function parseArgs(argv: readonly string[]): Args | "help" {
-  const o: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") return "help";
-    if (!arg.startsWith("--")) throw new UsageError(`unexpected argument ${arg}`);
-    const eq = arg.indexOf("=");
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    if (!OPTIONS.has(name)) throw new UsageError(`unknown option ${name}`);
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
-    if (name in o) throw new UsageError(`${name} given twice`);
-    o[name] = value;
-  }
+  const cli = readCli(argv, ["region", "programme", "period", "out", "rpc", "deployment"]);
+  if (cli === "help") return cli;
+  if (cli.positionals.length > 0) throw new UsageError(`unexpected argument ${cli.positionals[0]}`);
+  const o = Object.fromEntries(Object.entries(cli.options).map(([name, value]) => [`--${name}`, value]));
   const scope: SweepScope = {};
   if (o["--region"] !== undefined) {
     const text = o["--region"];
@@ -79,17 +67,8 @@ function parseArgs(argv: readonly string[]): Args | "help" {
     if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(o["--period"])) throw new UsageError("--period must be YYYY-MM");
     scope.period = parsePeriod(o["--period"]);
   }
-  if (o["--rpc"] !== undefined) checkUrl(o["--rpc"], "--rpc");
-  return { scope, out: o["--out"], rpc: o["--rpc"], deployment: o["--deployment"] };
-}
-
-function checkUrl(value: string, what: string): void {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(url.protocol);
-  } catch {
-    throw new UsageError(`${what} is not an http(s) URL: ${value}`);
-  }
+  const rpc = o["--rpc"] === undefined ? undefined : rpcUrl(o["--rpc"]);
+  return { scope, out: o["--out"], rpc, deployment: o["--deployment"] };
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");

@@ -14,6 +14,7 @@ import { getAddress } from "ethers";
 import { EvmLedger } from "../gateway/src/ledger";
 import { loadDeployment } from "../gateway/src/ledger/config";
 import { type ReceiptVerificationOptions, verifyReceiptBundle } from "../gateway/src/receipts/bundle";
+import { UsageError, readCli, rpcUrl } from "./cli";
 
 const USAGE = `usage: npm run verify-receipt -- <bundle.json> [--rpc URL] [--deployment FILE] [--gateway-account 0x…]
 
@@ -24,8 +25,6 @@ const USAGE = `usage: npm run verify-receipt -- <bundle.json> [--rpc URL] [--dep
 
 exit status: 0 valid, 1 not valid, 2 usage error or nothing could be checked`;
 
-class UsageError extends Error {}
-
 interface Args {
   bundleFile: string;
   rpc?: string;
@@ -34,43 +33,20 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args | "help" {
-  const options: Record<string, string> = {};
-  const positional: string[] = [];
-  const known = new Set(["--rpc", "--deployment", "--gateway-account"]);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") return "help";
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name = eq === -1 ? arg : arg.slice(0, eq);
-      if (!known.has(name)) throw new UsageError(`unknown option ${name}`);
-      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
-      if (name in options) throw new UsageError(`${name} given twice`);
-      options[name] = value;
-    } else {
-      positional.push(arg);
-    }
-  }
-  if (positional.length !== 1) throw new UsageError("give exactly one bundle file");
-  const args: Args = { bundleFile: positional[0] };
-  if (options["--rpc"] !== undefined) {
-    try {
-      const url = new URL(options["--rpc"]);
-      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(url.protocol);
-    } catch {
-      throw new UsageError(`--rpc is not an http(s) URL: ${options["--rpc"]}`);
-    }
-    args.rpc = options["--rpc"];
-  }
-  if (options["--deployment"] !== undefined) args.deployment = options["--deployment"];
+  const cli = readCli(argv, ["rpc", "deployment", "gateway-account"]);
+  if (cli === "help") return cli;
+  const { options, positionals } = cli;
+  if (positionals.length !== 1) throw new UsageError("give exactly one bundle file");
+  const args: Args = { bundleFile: positionals[0] };
+  if (options.rpc !== undefined) args.rpc = rpcUrl(options.rpc);
+  if (options.deployment !== undefined) args.deployment = options.deployment;
   if (args.deployment !== undefined && args.rpc === undefined) throw new UsageError("--deployment needs --rpc");
-  if (options["--gateway-account"] !== undefined) {
+  if (options["gateway-account"] !== undefined) {
     if (args.rpc === undefined) throw new UsageError("--gateway-account needs --rpc");
     try {
-      args.gatewayAccount = getAddress(options["--gateway-account"]);
+      args.gatewayAccount = getAddress(options["gateway-account"]);
     } catch {
-      throw new UsageError(`--gateway-account is not an address: ${options["--gateway-account"]}`);
+      throw new UsageError(`--gateway-account is not an address: ${options["gateway-account"]}`);
     }
   }
   return args;

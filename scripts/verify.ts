@@ -34,6 +34,7 @@ import {
 } from "../gateway/src/audit/verifier";
 import { EvmLedger } from "../gateway/src/ledger";
 import { loadDeployment } from "../gateway/src/ledger/config";
+import { UsageError, readCli, rpcUrl } from "./cli";
 
 const USAGE = `usage: npm run verify -- <file.json> [--rpc URL] [--deployment FILE] [--since CHECKPOINT.json]
 
@@ -44,8 +45,6 @@ const USAGE = `usage: npm run verify -- <file.json> [--rpc URL] [--deployment FI
 
 exit status: 0 valid, 1 not valid, 2 usage error or nothing could be checked`;
 
-class UsageError extends Error {}
-
 interface Args {
   file: string;
   rpc?: string;
@@ -54,35 +53,12 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args | "help" {
-  const options: Record<string, string> = {};
-  const positional: string[] = [];
-  const known = new Set(["--rpc", "--deployment", "--since"]);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") return "help";
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name = eq === -1 ? arg : arg.slice(0, eq);
-      if (!known.has(name)) throw new UsageError(`unknown option ${name}`);
-      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === "") throw new UsageError(`${name} needs a value`);
-      if (name in options) throw new UsageError(`${name} given twice`);
-      options[name] = value;
-    } else {
-      positional.push(arg);
-    }
-  }
-  if (positional.length !== 1) throw new UsageError("give exactly one file to verify");
-  const args: Args = { file: positional[0], deployment: options["--deployment"], since: options["--since"] };
-  if (options["--rpc"] !== undefined) {
-    try {
-      const url = new URL(options["--rpc"]);
-      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(url.protocol);
-    } catch {
-      throw new UsageError(`--rpc is not an http(s) URL: ${options["--rpc"]}`);
-    }
-    args.rpc = options["--rpc"];
-  }
+  const cli = readCli(argv, ["rpc", "deployment", "since"]);
+  if (cli === "help") return cli;
+  const { options, positionals } = cli;
+  if (positionals.length !== 1) throw new UsageError("give exactly one file to verify");
+  const args: Args = { file: positionals[0], deployment: options.deployment, since: options.since };
+  if (options.rpc !== undefined) args.rpc = rpcUrl(options.rpc);
   return args;
 }
 
