@@ -10,19 +10,23 @@
  */
 import { Contract, FetchRequest, JsonRpcProvider, Network, getAddress } from "ethers";
 import { loadArtifact, type LedgerAddresses } from "../../../lib/deploy";
-import type { CaseStatus, PayoutStatus } from "../../../lib/roles";
-import type { ReceiptOutcome, ReceiptSource } from "../../../lib/receipts";
 import type { AnchorRecord, CaseRecord, PayoutKey, PayoutState, ReceiptRecord } from "../ledger";
 import { LedgerUnavailableError } from "../ledger";
+import {
+  decodeAnchor,
+  decodeCaseRecord,
+  decodePayoutKeys,
+  decodePayoutState,
+  decodeReceipt,
+  hex,
+  num,
+  payoutKeyTuple,
+} from "../ledger/evm-views";
 
 /** `latest`, or a block number. */
 export type BlockTag = number | "latest";
 
 type ViewContract = "ledger" | "receipts" | "anchors" | "registry";
-
-const num = (v: unknown): number => Number(v as bigint);
-const big = (v: unknown): bigint => BigInt(v as bigint);
-const hex = (v: unknown): string => String(v).toLowerCase();
 
 export class ChainView {
   readonly provider: JsonRpcProvider;
@@ -93,15 +97,7 @@ export class ChainView {
   }
 
   async anchorAt(sequence: number, at: BlockTag = "latest"): Promise<AnchorRecord> {
-    const a = await this.#call("anchors", "anchorAt", [sequence], at);
-    return {
-      root: hex(a.root),
-      firstRecordIndex: num(a.firstRecordIndex),
-      recordCount: num(a.recordCount),
-      region: big(a.region),
-      anchoredAt: num(a.anchoredAt),
-      blockNumber: num(a.blockNumber),
-    };
+    return decodeAnchor(await this.#call("anchors", "anchorAt", [sequence], at));
   }
 
   /** `AnchorLog.verifyInclusion` (latest state: anchors never change). */
@@ -112,57 +108,24 @@ export class ChainView {
   }
 
   async caseRecord(caseId: string, at: BlockTag = "latest"): Promise<CaseRecord | null> {
-    const c = await this.#call("ledger", "caseRecord", [caseId], at);
-    if (num(c.status) === 0) return null;
-    return {
-      status: num(c.status) as CaseStatus,
-      programmeId: num(c.programmeId),
-      region: big(c.region),
-      amount: big(c.amount),
-      noticeEnds: num(c.noticeEnds),
-      firstPeriod: num(c.firstPeriod),
-      lastPeriod: num(c.lastPeriod),
-      paidThrough: num(c.paidThrough),
-      paidMask: num(c.paidMask),
-      settledMask: num(c.settledMask),
-      openObjections: num(c.openObjections),
-      submitter: getAddress(c.submitter),
-      beneficiaryKey: getAddress(c.beneficiaryKey),
-      pseudonym: hex(c.pseudonym),
-      recordDigest: hex(c.recordDigest),
-    };
+    return decodeCaseRecord(await this.#call("ledger", "caseRecord", [caseId], at));
   }
 
   async casePayouts(caseId: string, at: BlockTag = "latest"): Promise<PayoutKey[]> {
-    const keys = await this.#call("ledger", "casePayouts", [caseId], at);
-    return [...keys].map((k: { caseId: string; period: bigint; eventId: string }) => ({
-      caseId: hex(k.caseId),
-      period: num(k.period),
-      eventId: hex(k.eventId),
-    }));
+    return decodePayoutKeys(await this.#call("ledger", "casePayouts", [caseId], at));
   }
 
   async payoutStatus(key: PayoutKey, at: BlockTag = "latest"): Promise<PayoutState> {
-    const [status, amount] = await this.#call("ledger", "payoutStatus", [tuple(key)], at);
-    return { status: num(status) as PayoutStatus, amount: big(amount) };
+    return decodePayoutState(await this.#call("ledger", "payoutStatus", [payoutKeyTuple(key)], at));
   }
 
   async receiptOf(key: PayoutKey, at: BlockTag = "latest"): Promise<ReceiptRecord> {
-    const r = await this.#call("receipts", "receiptOf", [tuple(key)], at);
-    return {
-      outcome: num(r.outcome) as ReceiptOutcome,
-      source: num(r.source) as ReceiptSource,
-      timestamp: num(r.timestamp),
-    };
+    return decodeReceipt(await this.#call("receipts", "receiptOf", [payoutKeyTuple(key)], at));
   }
 
   async close(): Promise<void> {
     this.provider.destroy();
   }
-}
-
-function tuple(key: PayoutKey): [string, number, string] {
-  return [key.caseId, key.period, key.eventId];
 }
 
 function message(error: unknown): string {

@@ -29,8 +29,8 @@ import {
 } from "ethers";
 import { attach, type LedgerAddresses } from "../../../lib/deploy";
 import { ruleFields } from "../../../lib/programmes";
-import type { CaseStatus, PayoutStatus, Role, SkipReason } from "../../../lib/roles";
-import type { DisputeOutcome, DisputeStatus, ReceiptOutcome, ReceiptSource } from "../../../lib/receipts";
+import type { Role, SkipReason } from "../../../lib/roles";
+import type { DisputeOutcome, DisputeStatus } from "../../../lib/receipts";
 import { chunks, emptyRun, withDefaults } from "./adapter-kit";
 import { LedgerConfigError, LedgerError, LedgerUnavailableError } from "./errors";
 import type { LedgerContract, LedgerEvent, LedgerEventArgs, LedgerEventName } from "./events";
@@ -84,6 +84,16 @@ import {
   type SettlementBatch,
   type TxResult,
 } from "./ledger";
+import {
+  big,
+  decodeAnchor,
+  decodeCaseRecord,
+  decodePayoutKeys,
+  decodePayoutState,
+  decodeReceipt,
+  hex,
+  num,
+} from "./evm-views";
 
 export interface EvmLedgerOptions {
   /** JSON-RPC endpoint of a node. */
@@ -159,9 +169,6 @@ interface Context {
 
 type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
 
-const num = (v: unknown) => Number(v as bigint);
-const big = (v: unknown) => BigInt(v as bigint);
-const hex = (v: unknown) => String(v).toLowerCase();
 const key = (k: PayoutKey) => ({ caseId: k.caseId, period: k.period, eventId: k.eventId });
 
 function only<N extends LedgerEventName>(events: readonly LedgerEvent[], name: N): LedgerEventArgs<N> {
@@ -433,25 +440,7 @@ export class EvmLedger implements Ledger {
   }
 
   async caseRecord(caseId: Bytes32): Promise<CaseRecord | null> {
-    const c = await this.#call("ledger", "caseRecord", [caseId]);
-    if (num(c.status) === 0) return null;
-    return {
-      status: num(c.status) as CaseStatus,
-      programmeId: num(c.programmeId),
-      region: big(c.region),
-      amount: big(c.amount),
-      noticeEnds: num(c.noticeEnds),
-      firstPeriod: num(c.firstPeriod),
-      lastPeriod: num(c.lastPeriod),
-      paidThrough: num(c.paidThrough),
-      paidMask: num(c.paidMask),
-      settledMask: num(c.settledMask),
-      openObjections: num(c.openObjections),
-      submitter: getAddress(c.submitter),
-      beneficiaryKey: getAddress(c.beneficiaryKey),
-      pseudonym: hex(c.pseudonym),
-      recordDigest: hex(c.recordDigest),
-    };
+    return decodeCaseRecord(await this.#call("ledger", "caseRecord", [caseId]));
   }
 
   async caseCount(): Promise<number> {
@@ -515,13 +504,11 @@ export class EvmLedger implements Ledger {
   }
 
   async payoutStatus(k: PayoutKey): Promise<PayoutState> {
-    const [status, amount] = await this.#call("ledger", "payoutStatus", [key(k)]);
-    return { status: num(status) as PayoutStatus, amount: big(amount) };
+    return decodePayoutState(await this.#call("ledger", "payoutStatus", [key(k)]));
   }
 
   async casePayouts(caseId: Bytes32): Promise<PayoutKey[]> {
-    const keys = await this.#call("ledger", "casePayouts", [caseId]);
-    return [...keys].map((k) => ({ caseId: hex(k.caseId), period: num(k.period), eventId: hex(k.eventId) }));
+    return decodePayoutKeys(await this.#call("ledger", "casePayouts", [caseId]));
   }
 
   async currentPeriod(): Promise<number> {
@@ -539,12 +526,7 @@ export class EvmLedger implements Ledger {
   }
 
   async receiptOf(k: PayoutKey): Promise<ReceiptRecord> {
-    const r = await this.#call("receipts", "receiptOf", [key(k)]);
-    return {
-      outcome: num(r.outcome) as ReceiptOutcome,
-      source: num(r.source) as ReceiptSource,
-      timestamp: num(r.timestamp),
-    };
+    return decodeReceipt(await this.#call("receipts", "receiptOf", [key(k)]));
   }
 
   async disputeOf(k: PayoutKey): Promise<DisputeRecord> {
@@ -578,15 +560,7 @@ export class EvmLedger implements Ledger {
   }
 
   async anchorAt(sequence: number): Promise<AnchorRecord> {
-    const a = await this.#call("anchors", "anchorAt", [sequence]);
-    return {
-      root: hex(a.root),
-      firstRecordIndex: num(a.firstRecordIndex),
-      recordCount: num(a.recordCount),
-      region: big(a.region),
-      anchoredAt: num(a.anchoredAt),
-      blockNumber: num(a.blockNumber),
-    };
+    return decodeAnchor(await this.#call("anchors", "anchorAt", [sequence]));
   }
 
   async verifyInclusion(
