@@ -12,10 +12,13 @@
  * (`runSweep`: records, then the one pass over the chain's events, the fund and lifecycle checks and the report).
  * Reported: records per second (target ≥ 50,000/s) and peak RSS at both sizes (target: within 20% of each other).
  *
+ * The records check runs its anchors in worker threads (gateway/src/audit/sweep/anchor-pool.ts), as many as
+ * `defaultThreads` gives (one per core, at most 4); the count is in the results.
+ *
  * Before and after, side by side: with `RELIEF_BENCH_SWEEP_BASELINE=DIR` (a copy of an earlier version of this
  * repository, e.g. `git archive <commit> | tar -x -C DIR` with `node_modules` and `artifacts` linked in), each size is
- * also measured with DIR's records check (DIR's own `bench/sweep.ts --measure`, same store, same chain, same moment),
- * and the table gives the ratio. The machine's 1-minute load average is sampled every 5 s during the run (the machine
+ * also measured with DIR's records check and whole sweep (DIR's own `bench/sweep.ts --measure`, same store, same
+ * chain, same moment), and the table gives the ratios. The machine's 1-minute load average is sampled every 5 s during the run (the machine
  * may be shared: the numbers say how much).
  *
  * Writes bench/results/sweep.json and the `sweep` section of docs/BENCHMARKS.md. Alone:
@@ -54,6 +57,8 @@ interface MeasureResult {
   peakRssMiB: number;
   exceptions: number;
   events?: number;
+  /** Worker threads of the records check (absent: a version without them). */
+  threads?: number;
 }
 
 // ---- The child: one measurement in a fresh process ----------------------------------------------------------
@@ -61,7 +66,8 @@ interface MeasureResult {
 async function measure(request: MeasureRequest): Promise<MeasureResult> {
   const { EvmLedger } = await import("../gateway/src/ledger");
   const { openSqliteStore } = await import("../gateway/src/store");
-  const { checkRecords } = await import("../gateway/src/audit/sweep/records");
+  const records = await import("../gateway/src/audit/sweep/records");
+  const { checkRecords } = records;
   const { runSweep } = await import("../gateway/src/audit/sweep/sweep");
   const deployment = {
     chainId: BigInt(request.deployment.chainId),
@@ -105,6 +111,8 @@ async function measure(request: MeasureRequest): Promise<MeasureResult> {
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       exceptions,
       events,
+      // An earlier version (the baseline) may have no workers.
+      ...("defaultThreads" in records ? { threads: records.defaultThreads(checked) } : {}),
     };
   } finally {
     await store.close();
@@ -163,9 +171,11 @@ async function main(): Promise<void> {
     dbMiB: number;
     recordsCheck: MeasureResult;
     sweep: MeasureResult;
-    /** The earlier version's records check (RELIEF_BENCH_SWEEP_BASELINE), and this one's speed over it. */
+    /** The earlier version's records check and whole sweep (RELIEF_BENCH_SWEEP_BASELINE), and this one's speed over them. */
     baseline?: MeasureResult;
+    baselineSweep?: MeasureResult;
     speedup?: number;
+    sweepSpeedup?: number;
   }[] = [];
   let seeded = 0;
   try {
@@ -235,15 +245,21 @@ async function main(): Promise<void> {
         },
       };
       let baseline: MeasureResult | undefined;
+      let baselineSweep: MeasureResult | undefined;
       if (BASELINE) {
-        baseline = await measureInChild({ ...request, mode: "records" }, path.join(BASELINE, "bench", "sweep.ts"));
+        const script = path.join(BASELINE, "bench", "sweep.ts");
+        baseline = await measureInChild({ ...request, mode: "records" }, script);
         console.log(
           `    baseline records check: ${fmt(baseline.recordsPerSecond)} records/s, peak RSS ${fmt(baseline.peakRssMiB)} MiB`,
         );
-        if (baseline.recordsChecked !== size || baseline.exceptions !== 0) {
-          throw new Error(
-            `the baseline checked ${baseline.recordsChecked} of ${size} with ${baseline.exceptions} exceptions`,
-          );
+        baselineSweep = await measureInChild({ ...request, mode: "sweep" }, script);
+        console.log(
+          `    baseline whole sweep: ${fmt(baselineSweep.recordsPerSecond)} records/s, peak RSS ${fmt(baselineSweep.peakRssMiB)} MiB`,
+        );
+        for (const b of [baseline, baselineSweep]) {
+          if (b.recordsChecked !== size || b.exceptions !== 0) {
+            throw new Error(`the baseline checked ${b.recordsChecked} of ${size} with ${b.exceptions} exceptions`);
+          }
         }
       }
       const recordsCheck = await measureInChild({ ...request, mode: "records" });
@@ -267,6 +283,9 @@ async function main(): Promise<void> {
         recordsCheck,
         sweep,
         ...(baseline ? { baseline, speedup: recordsCheck.recordsPerSecond / baseline.recordsPerSecond } : {}),
+        ...(baselineSweep
+          ? { baselineSweep, sweepSpeedup: sweep.recordsPerSecond / baselineSweep.recordsPerSecond }
+          : {}),
       });
     }
   } finally {
@@ -317,12 +336,15 @@ async function main(): Promise<void> {
         "anchors",
         "seeding (s)",
         "anchoring (s)",
+        "worker threads",
         ...(BASELINE ? ["before: records check (records/s)"] : []),
         "records check (records/s)",
         ...(BASELINE ? ["speed-up"] : []),
         "records check peak RSS (MiB)",
+        ...(BASELINE ? ["before: whole sweep (records/s)"] : []),
         "whole sweep (s)",
         "whole sweep (records/s)",
+        ...(BASELINE ? ["speed-up"] : []),
         "whole sweep peak RSS (MiB)",
       ],
       runs.map((r) => [
@@ -330,12 +352,15 @@ async function main(): Promise<void> {
         r.anchors,
         fmt(r.seedSeconds, 1),
         fmt(r.anchorSeconds, 1),
+        r.recordsCheck.threads ?? 0,
         ...(r.baseline ? [fmt(r.baseline.recordsPerSecond)] : []),
         fmt(r.recordsCheck.recordsPerSecond),
         ...(r.speedup !== undefined ? [`${fmt(r.speedup, 2)}×`] : []),
         fmt(r.recordsCheck.peakRssMiB),
+        ...(r.baselineSweep ? [fmt(r.baselineSweep.recordsPerSecond)] : []),
         fmt(r.sweep.seconds, 1),
         fmt(r.sweep.recordsPerSecond),
+        ...(r.sweepSpeedup !== undefined ? [`${fmt(r.sweepSpeedup, 2)}×`] : []),
         fmt(r.sweep.peakRssMiB),
       ]),
     ),

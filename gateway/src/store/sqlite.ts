@@ -19,6 +19,7 @@ import path from "node:path";
 import { type StoreClock, openMigratedStore } from "./base";
 import type { Driver, Executor, SqlValue } from "./driver";
 import { StoreError, type StoreErrorCode } from "./errors";
+import { rememberSqliteFile } from "./sqlite-file";
 import type { Store } from "./store";
 
 export interface SqliteStoreOptions extends StoreClock {
@@ -217,5 +218,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw new StoreError("UNAVAILABLE", "cannot create the SQLite database's folder", { cause: error });
   }
   const driver = new SqliteDriver(db, file);
-  return openMigratedStore(driver, options);
+  const store = await openMigratedStore(driver, options);
+  if (file !== ":memory:") rememberSqliteFile(store, file);
+  return store;
 }

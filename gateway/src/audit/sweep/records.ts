@@ -51,18 +51,28 @@
  * Memory: one anchor's leaves at a time (at most 100,000 digests, queue positions and ids), plus the few records
  * whose digest does not match; every table is read in pages of at most 5,000 rows.
  *
+ * Speed, on a SQLite store (the store says its file, store/sqlite-file.ts): each anchor is first checked by the fast
+ * path of ./leaf-check.ts, raw rows through a read-only connection of its own, in worker threads (./anchor-pool.ts;
+ * {@link RecordsCheckOptions.threads}) a few anchors ahead, or in this thread. An anchor it finds clean, with the
+ * chain's count and root and an agreeing anchor row, has nothing to report; any other goes through the full check
+ * below, which names what is wrong. Exceptions and counts are the same either way; other stores take the full check.
+ *
  * The AnchorLog is assumed to be written by this gateway alone (the anchoring worker's own assumption): an anchor of
  * another writer shows as `anchor-missing`.
  */
+import os from "node:os";
 import { MerkleError, merkleHashReady, merkleRoot } from "../../../../lib/merkle";
 import { contains } from "../../../../lib/regions";
 import type { AnchorRecord, Ledger } from "../../ledger";
-import { ReceiptError, receiptDigest } from "../../receipts/receipt";
-import { type RecordHeader, RecordError, recordDigest } from "../../records";
 import type { AnchorRow } from "../../store";
+import { sqliteFileOf } from "../../store/sqlite-file";
+import { type LeafReader, openLeafReader } from "../../store/sqlite-leaves";
 import type { ScanData } from "../../store/store";
 import type { ReceiptContent, ScannedEntry, ScannedRecord } from "../../store/tables/scan";
 import { RECEIPT_RECORD_KIND } from "../verification";
+import { AnchorPool } from "./anchor-pool";
+import { type LeafJob, type LeafVerdict, checkAnchorLeaves } from "./leaf-check";
+import { contentDigest as digestOfContent, headerOf, receiptContentDigest, sealedDigest } from "./record-digest";
 import type { ExceptionKind, ProgressListener, SweepException, SweepScope } from "./types";
 
 /** Rows per scan call. */
@@ -71,6 +81,10 @@ export const RECORDS_PAGE = 5_000;
 export const PENDING_WARNING_MS = 3_600_000;
 /** Mismatching records of one anchor whose envelopes are kept to look for swapped pairs among them. */
 const MAX_SWAP_CANDIDATES = 64;
+/** Records on chain from which the check starts worker threads by default (below, starting them costs more). */
+export const WORKER_MIN_RECORDS = 20_000;
+/** Most worker threads started by default. */
+const MAX_DEFAULT_THREADS = 4;
 
 /** What the check reads: the store's scans and the chain's anchors (a `GatewayContext` has both). */
 export interface RecordsCheckSource {
@@ -92,6 +106,12 @@ export interface RecordsCheckOptions {
   pageSize?: number;
   /** Stops the check between pages (the generator throws the signal's reason). */
   signal?: AbortSignal;
+  /**
+   * Worker threads that check anchors of a SQLite store (./anchor-pool.ts); 0: the fast path in the main thread.
+   * Default: one per core (at most 4) from {@link WORKER_MIN_RECORDS} records on chain, else 0. Other stores
+   * (PostgreSQL, ":memory:") are always checked in the main thread through their scans.
+   */
+  threads?: number;
 }
 
 export interface RecordsSummary {
@@ -119,39 +139,9 @@ interface BadLeaf {
   inScope: boolean;
 }
 
-function sealedDigest(header: RecordHeader, envelope: Buffer): string | null {
-  try {
-    return recordDigest(header, envelope);
-  } catch (error) {
-    if (error instanceof RecordError) return null;
-    throw error;
-  }
-}
-
-function receiptContentDigest(receipt: ReceiptContent | undefined): string | null {
-  if (receipt === undefined) return null;
-  try {
-    return receiptDigest(receipt.canonical, receipt.signature);
-  } catch (error) {
-    if (error instanceof ReceiptError) return null;
-    throw error;
-  }
-}
-
-function headerOf(record: ScannedRecord): RecordHeader {
-  return {
-    id: record.id,
-    kind: record.kind,
-    caseId: record.caseId,
-    regionCode: record.regionCode,
-    schemaVersion: record.schemaVersion,
-  };
-}
-
 /** The digest a stored record gives: the sealing digest, or for a receipt record its receipt's digest. */
 function contentDigest(record: ScannedRecord, receipt: ReceiptContent | undefined): string | null {
-  if (record.kind === RECEIPT_RECORD_KIND) return receiptContentDigest(receipt);
-  return sealedDigest(headerOf(record), record.envelope);
+  return digestOfContent(record, receipt, RECEIPT_RECORD_KIND);
 }
 
 /** The Merkle root of `leaves`, or null if one is not a 32-byte hex digest (someone wrote garbage in the outbox). */
@@ -246,6 +236,24 @@ function checkPageSize(value: number | undefined): number {
   return size;
 }
 
+/** The worker threads the check starts by default for `total` records on chain (0: none, the main thread's path). */
+export function defaultThreads(total: number): number {
+  return total >= WORKER_MIN_RECORDS ? Math.min(MAX_DEFAULT_THREADS, Math.max(1, os.availableParallelism())) : 0;
+}
+
+/** An anchor of the chain, and the promised verdict of a worker on it. */
+interface AnchorTask {
+  chain: AnchorRecord;
+  verdict?: Promise<LeafVerdict>;
+}
+
+/** How anchors are checked fast: by a pool of workers, or by a connection of this thread. */
+interface FastPath {
+  pool?: AnchorPool;
+  reader?: LeafReader;
+  close(): Promise<void>;
+}
+
 /** The check's running state, shared by its phases. */
 class RecordsCheck {
   readonly summary: RecordsSummary = { checked: 0, anchored: 0, pending: 0, anchors: 0, errors: 0, warnings: 0 };
@@ -257,6 +265,7 @@ class RecordsCheck {
   readonly #warnAfterMs: number;
   readonly #signal: AbortSignal | undefined;
   readonly #onProgress: ProgressListener | undefined;
+  readonly #threads: number | undefined;
   #done = 0;
   #total: number | undefined;
 
@@ -269,6 +278,10 @@ class RecordsCheck {
     this.#warnAfterMs = options.pendingWarningMs ?? PENDING_WARNING_MS;
     this.#signal = options.signal;
     this.#onProgress = options.onProgress;
+    if (options.threads !== undefined && (!Number.isSafeInteger(options.threads) || options.threads < 0)) {
+      throw new RangeError("threads must be a non-negative integer");
+    }
+    this.#threads = options.threads;
   }
 
   #count(exceptions: SweepException[]): SweepException[] {
@@ -328,24 +341,32 @@ class RecordsCheck {
     const storeAnchors = this.#anchorRows();
     let pendingRow = await storeAnchors.next();
 
-    let next: Promise<AnchorRecord> | undefined = count > 0 ? this.#ledger.anchorAt(0) : undefined;
-    for (let k = 0; k < count; k++) {
-      await this.#pause();
-      const chain = await (next as Promise<AnchorRecord>);
-      next = k + 1 < count ? this.#ledger.anchorAt(k + 1) : undefined;
-      // Keep a prefetch that is never awaited (the caller stopped) from becoming an unhandled rejection.
-      next?.catch(() => undefined);
-      let row: AnchorRow | undefined;
-      while (!pendingRow.done && pendingRow.value.sequence <= k) {
-        if (pendingRow.value.sequence === k) row = pendingRow.value;
-        pendingRow = await storeAnchors.next();
+    const fast = await this.#fastPath(total);
+    try {
+      // The chain's anchors (and, with workers, their verdicts) are fetched ahead, and consumed in order.
+      const ahead = fast?.pool ? fast.pool.size * 2 : 1;
+      const tasks: Promise<AnchorTask>[] = [];
+      let scheduled = 0;
+      for (let k = 0; k < count; k++) {
+        while (scheduled < count && scheduled <= k + ahead) tasks.push(this.#fetch(scheduled++, fast?.pool));
+        await this.#pause();
+        const { chain, verdict } = await (tasks.shift() as Promise<AnchorTask>);
+        let row: AnchorRow | undefined;
+        while (!pendingRow.done && pendingRow.value.sequence <= k) {
+          if (pendingRow.value.sequence === k) row = pendingRow.value;
+          pendingRow = await storeAnchors.next();
+        }
+        if (inRegion(this.#scope, chain.region)) {
+          this.summary.anchors += 1;
+          const v = verdict ? await verdict : fast?.reader ? await this.#verdictHere(fast.reader, k) : undefined;
+          const exceptions = v && this.#accepts(v, chain, row) ? [] : await this.#checkAnchor(k, chain, row);
+          for (const e of this.#count(exceptions)) yield e;
+        }
+        this.#done += chain.recordCount;
+        this.#progress();
       }
-      if (inRegion(this.#scope, chain.region)) {
-        this.summary.anchors += 1;
-        for (const e of this.#count(await this.#checkAnchor(k, chain, row))) yield e;
-      }
-      this.#done += chain.recordCount;
-      this.#progress();
+    } finally {
+      await fast?.close();
     }
 
     // The store's anchors above the chain's count: in flight (submitted), or lost by the chain (confirmed).
@@ -384,6 +405,79 @@ class RecordsCheck {
     this.#done = Math.max(this.#done, this.#total ?? 0);
     this.#progress();
     return this.summary;
+  }
+
+  /**
+   * The fast path for a SQLite store (./leaf-check.ts): a pool of workers, or (0 threads) a read-only connection of the
+   * main thread. Undefined for other stores.
+   */
+  async #fastPath(total: number): Promise<FastPath | undefined> {
+    const file = sqliteFileOf(this.#store);
+    if (file === undefined) return undefined;
+    const threads = this.#threads ?? defaultThreads(total);
+    if (threads > 0) {
+      const pool = await AnchorPool.open(file, threads);
+      return { pool, close: () => pool.close() };
+    }
+    const reader = openLeafReader(file);
+    return { reader, close: async () => reader.close() };
+  }
+
+  #job(sequence: number): LeafJob {
+    return {
+      sequence,
+      pageSize: this.#page,
+      programmeId: this.#scope.programmeId ?? null,
+      receiptKind: RECEIPT_RECORD_KIND,
+    };
+  }
+
+  /** Anchor `k` from the chain and, if a pool is given and the anchor is in scope, its verdict from a worker. */
+  #fetch(k: number, pool: AnchorPool | undefined): Promise<AnchorTask> {
+    const task = this.#ledger.anchorAt(k).then((chain): AnchorTask => {
+      if (pool === undefined || !inRegion(this.#scope, chain.region)) return { chain };
+      const verdict = pool.check(this.#job(k));
+      verdict.catch(() => undefined);
+      return { chain, verdict };
+    });
+    // Keep a prefetch that is never awaited (the caller stopped) from becoming an unhandled rejection.
+    task.catch(() => undefined);
+    return task;
+  }
+
+  /** The verdict on anchor `k` in this thread, pausing between pages. */
+  async #verdictHere(reader: LeafReader, k: number): Promise<LeafVerdict> {
+    const run = checkAnchorLeaves(reader, this.#job(k));
+    try {
+      for (;;) {
+        const step = run.next();
+        if (step.done) return step.value;
+        await this.#pause();
+      }
+    } finally {
+      run.return(undefined as never); // closes its statement if it stopped between pages (aborted)
+    }
+  }
+
+  /**
+   * Whether a verdict settles the anchor: clean, exactly the chain's leaves and root, and the store's anchor row agrees
+   * with the chain. Then the full check would report nothing, and the verdict's counts are its counts.
+   */
+  #accepts(v: LeafVerdict, chain: AnchorRecord, row: AnchorRow | undefined): boolean {
+    const root = chain.root.toLowerCase();
+    const settled =
+      v.clean &&
+      v.rows === chain.recordCount &&
+      v.root === root &&
+      row !== undefined &&
+      row.root.toLowerCase() === root &&
+      row.recordCount === chain.recordCount &&
+      BigInt(row.regionCode) === BigInt(chain.region);
+    if (settled) {
+      this.summary.anchored += v.anchored;
+      this.summary.checked += v.checked;
+    }
+    return settled;
   }
 
   /** The store's anchor rows by sequence, page by page. */

@@ -156,6 +156,37 @@ function toAnchor(row: Row): AnchorRow {
   };
 }
 
+/**
+ * The query of `receiptContents` (at most 5,000 records, at least one), shared with the sweep's own read-only
+ * connections (../sqlite-leaves.ts) so that both find the same receipts.
+ */
+export function receiptContentsQuery(records: { recordId: string; caseId: string }[]): {
+  sql: string;
+  params: SqlValue[];
+} {
+  invariant(records.length <= MAX_SCAN_PAGE, "INVALID_ARGUMENT", `at most ${MAX_SCAN_PAGE} records at a time`);
+  const ids = [...new Set(records.map((r, i) => checkText(r?.recordId, `records[${i}].recordId`)))];
+  const cases = [...new Set(records.map((r, i) => checkText(r?.caseId, `records[${i}].caseId`)))];
+  // By case first: receipts are indexed by case id (not by record id).
+  return {
+    sql:
+      "SELECT record_id, case_id, receipt_json, signature FROM receipts " +
+      `WHERE case_id IN (${cases.map(() => "?").join(", ")}) ` +
+      `AND record_id IN (${ids.map(() => "?").join(", ")})`,
+    params: [...cases, ...ids],
+  };
+}
+
+/** A row of {@link receiptContentsQuery}. */
+export function toReceiptContent(row: Row): ReceiptContent {
+  return {
+    recordId: toText(row.record_id),
+    caseId: toText(row.case_id),
+    canonical: toText(row.receipt_json),
+    signature: toText(row.signature),
+  };
+}
+
 export function scanData(ctx: DataContext): ScanData {
   return {
     async scanAnchoredLeaves(query = {}) {
@@ -244,23 +275,9 @@ export function scanData(ctx: DataContext): ScanData {
 
     async receiptContents(records) {
       invariant(Array.isArray(records), "INVALID_ARGUMENT", "records must be an array");
-      invariant(records.length <= MAX_SCAN_PAGE, "INVALID_ARGUMENT", `at most ${MAX_SCAN_PAGE} records at a time`);
       if (records.length === 0) return [];
-      const ids = [...new Set(records.map((r, i) => checkText(r?.recordId, `records[${i}].recordId`)))];
-      const cases = [...new Set(records.map((r, i) => checkText(r?.caseId, `records[${i}].caseId`)))];
-      // By case first: receipts are indexed by case id (not by record id).
-      const rows = await ctx.db.all(
-        "SELECT record_id, case_id, receipt_json, signature FROM receipts " +
-          `WHERE case_id IN (${cases.map(() => "?").join(", ")}) ` +
-          `AND record_id IN (${ids.map(() => "?").join(", ")})`,
-        [...cases, ...ids],
-      );
-      return rows.map((row) => ({
-        recordId: toText(row.record_id),
-        caseId: toText(row.case_id),
-        canonical: toText(row.receipt_json),
-        signature: toText(row.signature),
-      }));
+      const query = receiptContentsQuery(records);
+      return (await ctx.db.all(query.sql, query.params)).map(toReceiptContent);
     },
   };
 }
