@@ -10,6 +10,7 @@
  */
 import type { CaseStatus, PayoutStatus, Role, SkipReason } from "./roles";
 import type { DisputeOutcome, DisputeStatus, ReceiptOutcome, ReceiptSource } from "./receipts";
+import type { ProviderCategory, RedemptionStatus, VoucherKind, VoucherStatus } from "./vouchers";
 
 export type { ProgrammeRule } from "./programmes";
 
@@ -232,6 +233,88 @@ export interface DisputeRecord {
   responseDeadline: number;
   outcome: DisputeOutcome;
 }
+
+// ---- Vouchers (救助券, contracts/interfaces/IVoucherBook.sol) ----------------------------------------------------
+
+/** How a programme of kind `Voucher` issues; set by an approver in the programme's region. */
+export interface VoucherTerms {
+  kind: VoucherKind;
+  /** Bit mask of the {@link ProviderCategory} values that may redeem (`lib/vouchers.ts` `categoryMask`). */
+  categories: number;
+  /** Seconds from issue to expiry. */
+  validity: number;
+}
+
+/** A case's voucher; its id is the case id (one voucher per case). */
+export interface VoucherRecord {
+  status: VoucherStatus;
+  kind: VoucherKind;
+  categories: number;
+  programmeId: number;
+  /** The programme's region: providers must lie inside it. */
+  region: bigint;
+  faceValue: bigint;
+  remaining: bigint;
+  issuedAt: number;
+  expiresAt: number;
+  redemptionCount: number;
+}
+
+/** The beneficiary presents a voucher to a provider (recorded by the gateway's anchorer). */
+export interface VoucherPresentation {
+  voucherId: Bytes32;
+  provider: Account;
+  maxAmount: bigint;
+  /** Seconds; at most `MAX_PRESENTATION_SECONDS` ahead of the block. */
+  expiresAt: number;
+  presentationDigest: Bytes32;
+}
+
+export interface PresentationRecord {
+  /** The zero address when there is no open presentation. */
+  provider: Account;
+  maxAmount: bigint;
+  expiresAt: number;
+  presentationDigest: Bytes32;
+}
+
+/** A presented provider redeems part or all of a voucher. */
+export interface VoucherRedemption {
+  voucherId: Bytes32;
+  amount: bigint;
+  invoiceDigest: Bytes32;
+}
+
+/** A redemption: the voucher and its index among the voucher's redemptions (from 0). */
+export interface RedemptionKey {
+  voucherId: Bytes32;
+  index: number;
+}
+
+export interface RedemptionRecord {
+  status: RedemptionStatus;
+  provider: Account;
+  amount: bigint;
+  redeemedAt: number;
+  invoiceDigest: Bytes32;
+}
+
+/** What an issuing run did with one listed case, in the order listed. */
+export type VoucherIssueOutcome =
+  | { caseId: Bytes32; status: "issued"; faceValue: bigint; expiresAt: number }
+  | { caseId: Bytes32; status: "skipped"; reason: SkipReason };
+
+/** Per voucher programme, fen: `issued == redeemed + expired + outstanding`. */
+export interface VoucherTotals {
+  issued: bigint;
+  redeemed: bigint;
+  expired: bigint;
+  /** Paid to providers by the finance bureau (less failures reported back). */
+  paid: bigint;
+}
+
+/** Re-exported so that model users need one import. */
+export type { ProviderCategory };
 
 // ---- Anchors -----------------------------------------------------------------------------------------------
 

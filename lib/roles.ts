@@ -9,6 +9,8 @@ export enum Role {
   Auditor = 6,
   Anchorer = 7,
   Keeper = 8,
+  /** A school, hospital or care agency that redeems assistance vouchers (lib/vouchers.ts). */
+  Provider = 9,
 }
 
 /** Programme kinds, in the order of `IProgrammes.ProgrammeKind`. */
@@ -18,6 +20,8 @@ export enum ProgrammeKind {
   Temporary = 2,
   Medical = 3,
   Disaster = 4,
+  /** 救助券: an approved case gets one voucher of the approved amount, up to the programme's cap. */
+  Voucher = 5,
 }
 
 /** Case statuses, in the order of `ICases.CaseStatus`. */

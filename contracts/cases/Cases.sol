@@ -366,9 +366,10 @@ abstract contract Cases is ICases, Budget {
             if (a.householdSize == 0 || a.householdSize > 99) revert LedgerInvalidInput("householdSize");
             // 補差: (standard − income per head) × household size, floored at zero.
             amount = a.incomePerHead >= p.amount ? 0 : (p.amount - a.incomePerHead) * a.householdSize;
-        } else if (kind == ProgrammeKind.Temporary) {
+        } else if (kind == ProgrammeKind.Temporary || kind == ProgrammeKind.Voucher) {
             amount = a.amount;
-            if (Regions.level(actorRegion) > 3 && amount > p.amount) {
+            // Temporary: a township approver up to the ceiling; Voucher: any (county) approver up to the cap.
+            if ((kind == ProgrammeKind.Voucher || Regions.level(actorRegion) > 3) && amount > p.amount) {
                 revert LedgerAboveApprovalCeiling(caseId, amount, p.amount);
             }
         } else if (kind == ProgrammeKind.Medical) {

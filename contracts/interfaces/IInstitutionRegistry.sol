@@ -15,7 +15,8 @@ interface IInstitutionRegistry {
         MedicalOffice, // 醫保/醫院: certifies medical bills
         Auditor, // 審計/紀檢: reads; listed on chain
         Anchorer, // the gateway's anchoring service: anchors digests, attests receipts
-        Keeper // runs condition-triggered payouts (the entry point itself is permissionless)
+        Keeper, // runs condition-triggered payouts (the entry point itself is permissionless)
+        Provider // 定點服務機構: a school, hospital or care agency that redeems assistance vouchers
     }
 
     struct Institution {

@@ -10,7 +10,8 @@ interface IProgrammes {
         MonthlyFixed, // 特困 and similar: a fixed amount every month
         Temporary, // 臨時救助: one approved amount, paid once; townships approve up to a ceiling
         Medical, // 醫療救助: ratio × (bill − deductible) per certified bill, capped per beneficiary per year
-        Disaster // 災害救助: a fixed amount per registered household once a disaster is declared
+        Disaster, // 災害救助: a fixed amount per registered household once a disaster is declared
+        Voucher // 救助券: one voucher per approved case, of the approved amount up to `amount` (see IVoucherBook)
     }
 
     /// @notice A programme's rule. Amounts are integer fen, durations seconds unless named otherwise.
@@ -18,7 +19,7 @@ interface IProgrammes {
         ProgrammeKind kind;
         uint64 region; // the pool's region: cases must lie inside it
         uint64 amount; // Gap: local standard per person per month; Fixed: per month; Disaster: per household;
-        // Temporary: the township ceiling; Medical: the annual cap per beneficiary
+        // Temporary: the township ceiling; Medical: the annual cap per beneficiary; Voucher: the cap per case
         uint64 deductible; // Medical only
         uint16 ratioBps; // Medical only: share paid of the bill above the deductible, in basis points
         uint16 validityMonths; // eligibility lasts this long after approval or re-certification

@@ -5,7 +5,9 @@ import {IProgrammes} from "./IProgrammes.sol";
 import {IBudget} from "./IBudget.sol";
 import {ICases} from "./ICases.sol";
 import {IPayouts} from "./IPayouts.sol";
+import {IVoucherFunding} from "./IVoucherBook.sol";
 
 /// @title IReliefLedger
-/// @notice The ledger of assistance money: programmes, the fund trail, cases, payouts and settlement.
-interface IReliefLedger is IProgrammes, IBudget, ICases, IPayouts {}
+/// @notice The ledger of assistance money: programmes, the fund trail, cases, payouts and settlement, and the
+/// voucher escrow its VoucherBook moves money through.
+interface IReliefLedger is IProgrammes, IBudget, ICases, IPayouts, IVoucherFunding {}

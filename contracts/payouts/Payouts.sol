@@ -113,7 +113,8 @@ abstract contract Payouts is IPayouts, Cases {
         if (period > current) revert LedgerPeriodNotDue(period, current);
     }
 
-    /// @dev Whether runs of {executePayouts} pay this kind (rather than events).
+    /// @dev Whether runs of {executePayouts} pay this kind (rather than events, or vouchers: the VoucherBook issues
+    /// those).
     function _isPeriodic(ProgrammeKind kind) private pure returns (bool) {
         return
             kind == ProgrammeKind.MonthlyGap || kind == ProgrammeKind.MonthlyFixed || kind == ProgrammeKind.Temporary;
