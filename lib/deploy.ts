@@ -13,6 +13,7 @@ const SOURCES: Record<string, string> = {
   ReliefLedger: "ReliefLedger.sol",
   ReceiptBook: "receipts/ReceiptBook.sol",
   AnchorLog: "anchoring/AnchorLog.sol",
+  VoucherBook: "vouchers/VoucherBook.sol",
 };
 
 export interface Artifact {
@@ -35,6 +36,8 @@ export interface LedgerAddresses {
   ledger: string;
   receipts: string;
   anchors: string;
+  /** The voucher book (issue 9); a deployment file from before it lacks this and is refused (redeploy). */
+  vouchers: string;
 }
 
 export interface Deployment {
@@ -50,10 +53,18 @@ async function deploy(name: string, signer: Signer, args: unknown[]): Promise<Ba
   return contract;
 }
 
-/** Deploys registry, ledger, receipt book and anchor log; `admin` owns the registry. */
-export async function deployLedger(signer: Signer, admin?: string): Promise<Deployment> {
+/**
+ * Deploys registry, ledger, receipt book, anchor log and voucher book, and links the voucher book to the ledger
+ * (the registry's owner does that, once); `admin` owns the registry and must then be `signer` or sign the link
+ * itself: pass `adminSigner`.
+ */
+export async function deployLedger(signer: Signer, admin?: string, adminSigner?: Signer): Promise<Deployment> {
   const provider = signer.provider;
   if (!provider) throw new Error("signer has no provider");
+  const owner = adminSigner ?? signer;
+  if (admin !== undefined && admin.toLowerCase() !== (await owner.getAddress()).toLowerCase()) {
+    throw new Error(`the registry's owner ${admin} links the voucher book: pass its signer as adminSigner`);
+  }
   const deployedAtBlock = await provider.getBlockNumber();
   const registry = await deploy("InstitutionRegistry", signer, [admin ?? (await signer.getAddress())]);
   const registryAddress = await registry.getAddress();
@@ -61,6 +72,10 @@ export async function deployLedger(signer: Signer, admin?: string): Promise<Depl
   const ledgerAddress = await ledger.getAddress();
   const receipts = await deploy("ReceiptBook", signer, [registryAddress, ledgerAddress]);
   const anchors = await deploy("AnchorLog", signer, [registryAddress]);
+  const vouchers = await deploy("VoucherBook", signer, [registryAddress, ledgerAddress]);
+  const vouchersAddress = await vouchers.getAddress();
+  const link = await (ledger.connect(owner) as BaseContract).getFunction("linkVoucherBook")(vouchersAddress);
+  await link.wait();
   return {
     chainId: (await provider.getNetwork()).chainId,
     deployedAtBlock,
@@ -69,6 +84,7 @@ export async function deployLedger(signer: Signer, admin?: string): Promise<Depl
       ledger: ledgerAddress,
       receipts: await receipts.getAddress(),
       anchors: await anchors.getAddress(),
+      vouchers: vouchersAddress,
     },
   };
 }

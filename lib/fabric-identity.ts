@@ -27,6 +27,7 @@ const ROLE_ATTRIBUTES: Readonly<Record<string, Role>> = {
   auditor: Role.Auditor,
   anchorer: Role.Anchorer,
   keeper: Role.Keeper,
+  provider: Role.Provider,
 };
 
 /** The `role` attribute value of `role` ("payment-agent" for {@link Role.PaymentAgent}). */

@@ -42,7 +42,17 @@ async function embeddedChain(
     if (fs.existsSync(file)) {
       const saved = JSON.parse(fs.readFileSync(file, "utf8")) as Deployment;
       saved.chainId = BigInt(saved.chainId);
-      if ((await provider.getCode(saved.addresses.ledger)) !== "0x") return { node, deployment: saved, fresh: false };
+      if ((await provider.getCode(saved.addresses.ledger)) !== "0x") {
+        if (!saved.addresses.vouchers) {
+          // Deployed before the voucher book (issue 9): that ReliefLedger has no voucher funding and deployed code
+          // cannot change, so the operator decides whether to start over (a fresh chain leaves the old data behind).
+          throw new Error(
+            `${shown(file)} predates the voucher book (no addresses.vouchers): move ${shown(config.dataDir)} aside ` +
+              `to start on a fresh local chain`,
+          );
+        }
+        return { node, deployment: saved, fresh: false };
+      }
     }
     const deployment = await deployLedger(new NonceManager(new Wallet(deployerKey, provider)));
     fs.writeFileSync(file, json(deployment));

@@ -84,7 +84,7 @@ function readSince(file: string): Checkpoint {
 /** The chain and contracts to read: the pinned deployment's, or those the document names. */
 function chainOf(value: unknown, pinned?: PinnedDeployment): { chainId: string; addresses: LedgerAddresses } | null {
   if (pinned) {
-    return { chainId: BigInt(pinned.chainId).toString(), addresses: { ...pinned.addresses } };
+    return { chainId: BigInt(pinned.chainId).toString(), addresses: { vouchers: ZeroAddress, ...pinned.addresses } };
   }
   const v = value as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const address = (a: unknown) => {
@@ -94,7 +94,13 @@ function chainOf(value: unknown, pinned?: PinnedDeployment): { chainId: string; 
       return ZeroAddress;
     }
   };
-  const none = { registry: ZeroAddress, ledger: ZeroAddress, receipts: ZeroAddress, anchors: ZeroAddress };
+  const none = {
+    registry: ZeroAddress,
+    ledger: ZeroAddress,
+    receipts: ZeroAddress,
+    anchors: ZeroAddress,
+    vouchers: ZeroAddress,
+  };
   try {
     switch (documentKind(value)) {
       case "audit-bundle":
@@ -105,6 +111,7 @@ function chainOf(value: unknown, pinned?: PinnedDeployment): { chainId: string; 
             ledger: address(v.chain.ledger),
             receipts: address(v.chain.receiptBook),
             anchors: address(v.chain.anchorLog),
+            vouchers: ZeroAddress, // an audit bundle does not name the voucher book
           },
         };
       case "receipt-bundle": {

@@ -12,7 +12,7 @@ const EIP170_LIMIT = 24_576;
 const DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 describe("deployment", () => {
-  for (const name of ["InstitutionRegistry", "ReliefLedger", "ReceiptBook", "AnchorLog"]) {
+  for (const name of ["InstitutionRegistry", "ReliefLedger", "ReceiptBook", "AnchorLog", "VoucherBook"]) {
     it(`${name}: runtime code fits the EIP-170 limit of ${EIP170_LIMIT} bytes`, () => {
       const size = (loadArtifact(name).deployedBytecode.length - 2) / 2;
       expect(size).to.be.greaterThan(0).and.at.most(EIP170_LIMIT);
@@ -34,6 +34,10 @@ describe("deployment", () => {
       const receipts = attach("ReceiptBook", addresses.receipts, signer);
       expect(await ledger.getFunction("registry")()).to.equal(addresses.registry);
       expect(await receipts.getFunction("registry")()).to.equal(addresses.registry);
+      // The voucher book is linked: the ledger trusts it, and it reads that ledger.
+      const vouchers = attach("VoucherBook", addresses.vouchers, signer);
+      expect(await ledger.getFunction("voucherBook")()).to.equal(addresses.vouchers);
+      expect(await vouchers.getFunction("ledger")()).to.equal(addresses.ledger);
       const caseworker = Wallet.createRandom().address;
       await (
         await registry.getFunction("registerInstitution")(caseworker, Role.Caseworker, 110105001000n, ethers.id("k"))

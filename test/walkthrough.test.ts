@@ -1,7 +1,7 @@
 /**
  * The README's walk-through, run as written: `npm start`'s script is started on a fresh data directory (its own
- * chain port, API port and folders), then every command of the README's walk-through block runs in one bash session
- * against it. Afterwards the gateway's output (its logs) and everything on the chain — every transaction's input and
+ * chain port, API port and folders), then every command of the README's walk-through block, and after it every
+ * command of "A voucher's life", runs in one bash session against it. Afterwards the gateway's output (its logs) and everything on the chain — every transaction's input and
  * every event — are scanned for the personal values the walk-through used: none may appear.
  */
 import { expect } from "chai";
@@ -14,16 +14,29 @@ import { freePort } from "./gateway/ledger/anvil";
 
 const ROOT = path.resolve(__dirname, "..");
 
-/** The shell of the README between the walk-through markers. */
-export function walkthroughScript(readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8")): string {
-  const section = /<!-- walkthrough:start -->([\s\S]*?)<!-- walkthrough:end -->/.exec(readme);
-  if (!section) throw new Error("README.md has no walk-through markers");
+/** The shell of the README between the `<!-- name:start -->` and `<!-- name:end -->` markers. */
+export function walkthroughScript(
+  readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8"),
+  name: "walkthrough" | "vouchers" = "walkthrough",
+): string {
+  const section = new RegExp(`<!-- ${name}:start -->([\\s\\S]*?)<!-- ${name}:end -->`).exec(readme);
+  if (!section) throw new Error(`README.md has no ${name} markers`);
   const blocks = [...section[1].matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   return blocks.join("\n");
 }
 
-/** Personal values the walk-through enters (its applicant): none may reach a log or the chain. */
-const PERSONAL = ["11010519491231002X", "王秀英", "13800138000", "6222020200112233445", "建國門外大街1號"];
+/** Personal values the walk-through and the voucher's life enter (their applicants): none may reach a log or the chain. */
+const PERSONAL = [
+  "11010519491231002X",
+  "王秀英",
+  "13800138000",
+  "6222020200112233445",
+  "建國門外大街1號",
+  "110105198003150119",
+  "李建國",
+  "6222020200112233446",
+  "建國門外大街2號",
+];
 
 function startProduct(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; output: () => string }> {
   return new Promise((resolve, reject) => {
@@ -92,8 +105,9 @@ describe("README walk-through (npm start, then the commands as written)", functi
     expect(fs.statSync(keysEnv).mode & 0o777).to.equal(0o600);
   });
 
-  it("every command of the walk-through succeeds, and no personal value reaches the logs or the chain", async function () {
-    const script = walkthroughScript()
+  it("every command of the walk-through and the voucher's life succeeds, and no personal value reaches the logs or the chain", async function () {
+    const script = [walkthroughScript(), walkthroughScript(undefined, "vouchers")]
+      .join("\n")
       .replaceAll(".relief/", `${path.join(work, "relief")}/`)
       .replaceAll("127.0.0.1:8080", `127.0.0.1:${apiPort}`)
       .replaceAll("127.0.0.1:8545", `127.0.0.1:${chainPort}`);
@@ -106,6 +120,14 @@ describe("README walk-through (npm start, then the commands as written)", functi
     const transcript = `${run.stdout}\n${run.stderr}`;
     expect(run.status, transcript).to.equal(0);
     expect(run.stdout.match(/^VALID(;.*)?$/gm), transcript).to.have.length(2);
+    // The voucher's last line: its programme's totals after 1,200 of 3,000 yuan were redeemed and paid.
+    const totals = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+    expect(totals, transcript).to.include({
+      issued: "300000",
+      redeemed: "120000",
+      outstanding: "180000",
+      paid: "120000",
+    });
 
     const logs = product!.output();
     for (const value of PERSONAL) expect(logs, `logs carry ${value}`).to.not.include(value);

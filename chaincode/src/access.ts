@@ -42,6 +42,16 @@ export async function requireNotPaused(ctx: ReliefContext): Promise<void> {
 
 /** `InstitutionRegistry.authorize`: active institution with one of `roles` whose region contains `region`. */
 export async function authorize(ctx: ReliefContext, roles: readonly Role[], region: bigint): Promise<Caller> {
+  const caller = await authorizeRole(ctx, roles);
+  if (!contains(caller.region, region)) refuse("LedgerUnauthorizedRegion", { account: caller.account, region });
+  return caller;
+}
+
+/**
+ * As {@link authorize} without the region: for a caller whose region is checked against the target with a more
+ * specific error (a provider redeeming a voucher outside its region is `VoucherOutsideRegion`).
+ */
+export async function authorizeRole(ctx: ReliefContext, roles: readonly Role[]): Promise<Caller> {
   await requireNotPaused(ctx);
   const account = callerAccount(ctx);
   const mask = roles.reduce((m, r) => m | (1 << r), 0);
@@ -56,7 +66,6 @@ export async function authorize(ctx: ReliefContext, roles: readonly Role[], regi
   ) {
     refuse("LedgerUnauthorizedRole", { account, roles: mask });
   }
-  if (!contains(inst.region, region)) refuse("LedgerUnauthorizedRegion", { account, region });
   return { account, mspId: id.getMSPID(), role: inst.role, region: inst.region };
 }
 

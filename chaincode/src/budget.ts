@@ -1,6 +1,6 @@
 /**
  * `Budget`: the fund trail. Each function moves money between exactly two places and emits one event, so
- * `appropriated == Σ region balances + Σ pools + paidOut` after every transaction.
+ * `appropriated == Σ region balances + Σ pools + voucher escrow + paidOut` after every transaction.
  */
 import type { Clawback, FundTotals, FundTransfer, PoolTransfer } from "../../lib/ledger-model";
 import { CENTRAL, isChild, isValidRegion, levelOf } from "../../lib/regions";
@@ -14,6 +14,7 @@ import { refuse } from "./refusal";
 import { pad } from "./store";
 import { caseKey } from "./case-state";
 import { PayoutStatus } from "../../lib/roles";
+import { VoucherFundsMove } from "../../lib/vouchers";
 
 const U256 = 256;
 /**
@@ -25,6 +26,8 @@ const APPROPRIATED_KEY = "appropriated";
 const balanceKey = (ctx: ReliefContext, region: bigint) => ctx.store.key("balance", pad(region, 12));
 const poolKey = (ctx: ReliefContext, programmeId: number) => ctx.store.key("pool", pad(programmeId, 10));
 const paidKey = (ctx: ReliefContext, programmeId: number) => ctx.store.key("programmePaid", pad(programmeId, 10));
+/** Per programme, like `programmePaid`: voucher moves of different programmes touch no common key. */
+const escrowKey = (ctx: ReliefContext, programmeId: number) => ctx.store.key("voucherEscrow", pad(programmeId, 10));
 const clawbackKey = (ctx: ReliefContext, k: PayoutKey) =>
   ctx.store.key("clawback", k.caseId, pad(k.period, 8), k.eventId);
 
@@ -160,6 +163,58 @@ export async function recordPayouts(ctx: ReliefContext, programmeId: number, tot
 export async function recordFailedPayout(ctx: ReliefContext, programmeId: number, amount: bigint): Promise<void> {
   await addPaid(ctx, programmeId, -amount);
   await ctx.store.putBig(poolKey(ctx, programmeId), (await poolBalanceOf(ctx, programmeId)) + amount);
+}
+
+// ---- IVoucherFunding: the voucher book's side of the trail (one chaincode: no book to link) ----------------------
+
+/** A place voucher money moves between: its balance and how to change it. */
+interface Place {
+  balance(): Promise<bigint>;
+  add(delta: bigint): Promise<void>;
+}
+
+function voucherPlaces(ctx: ReliefContext, programmeId: number): Record<"pool" | "escrow" | "paid", Place> {
+  const at = (key: string): Place => ({
+    balance: () => ctx.store.getBig(key),
+    add: async (delta) => ctx.store.putBig(key, (await ctx.store.getBig(key)) + delta),
+  });
+  return {
+    pool: at(poolKey(ctx, programmeId)),
+    escrow: at(escrowKey(ctx, programmeId)),
+    paid: at(paidKey(ctx, programmeId)),
+  };
+}
+
+/**
+ * `IVoucherFunding.moveVoucherFunds`, internal here: Issue pool → escrow, Expire escrow → pool, Pay escrow → paid
+ * out, Fail paid out → escrow. Refuses `LedgerInsufficientFunds` if the source holds less. Emits
+ * `VoucherFundsMoved`.
+ */
+export async function moveVoucherFunds(
+  ctx: ReliefContext,
+  programmeId: number,
+  move: VoucherFundsMove,
+  amount: bigint,
+): Promise<void> {
+  const places = voucherPlaces(ctx, programmeId);
+  const [from, to] = {
+    [VoucherFundsMove.Issue]: [places.pool, places.escrow],
+    [VoucherFundsMove.Expire]: [places.escrow, places.pool],
+    [VoucherFundsMove.Pay]: [places.escrow, places.paid],
+    [VoucherFundsMove.Fail]: [places.paid, places.escrow],
+  }[move];
+  const available = await from.balance();
+  if (available < amount) refuse("LedgerInsufficientFunds", { available, requested: amount });
+  await from.add(-amount);
+  await to.add(amount);
+  ctx.emit("VoucherFundsMoved", { programmeId, move, amount });
+}
+
+/** `IVoucherFunding.voucherEscrow`: outstanding voucher value plus redemptions not yet paid, every programme. */
+export async function voucherEscrow(ctx: ReliefContext): Promise<bigint> {
+  let escrow = 0n;
+  for (let id = 1; id <= (await programmeCount(ctx)); id++) escrow += await ctx.store.getBig(escrowKey(ctx, id));
+  return escrow;
 }
 
 export async function clawedBack(ctx: ReliefContext, input: Json): Promise<bigint> {

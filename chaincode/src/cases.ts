@@ -111,6 +111,10 @@ function assess(caseId: string, p: ProgrammeRule, a: Assessment, actorRegion: bi
     if (levelOf(actorRegion) > 3 && amount > p.amount) {
       refuse("LedgerAboveApprovalCeiling", { caseId, amount, ceiling: p.amount });
     }
+  } else if (p.kind === ProgrammeKind.Voucher) {
+    // The voucher's face value: assessed per case, the programme's amount is the cap at every level.
+    amount = a.amount;
+    if (amount > p.amount) refuse("LedgerAboveApprovalCeiling", { caseId, amount, ceiling: p.amount });
   } else {
     amount = p.amount; // fixed monthly amount, the disaster grant per household, or the medical annual cap
   }

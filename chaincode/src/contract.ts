@@ -17,6 +17,7 @@ import * as programmes from "./programmes";
 import * as receipts from "./receipts";
 import * as registry from "./registry";
 import * as settlement from "./settlement";
+import * as vouchers from "./vouchers";
 
 export const CONTRACT_NAME = "relief";
 
@@ -117,6 +118,25 @@ export const TRANSACTIONS: Readonly<Record<string, Handler>> = {
   totalRecords: (ctx) => anchors.totalRecords(ctx),
   anchorAt: anchors.anchorAt,
   verifyInclusion: anchors.verifyInclusion,
+
+  setVoucherTerms: vouchers.setVoucherTerms,
+  setProviderCategory: vouchers.setProviderCategory,
+  issueVouchers: vouchers.issueVouchers,
+  presentVoucher: vouchers.presentVoucher,
+  redeemVoucher: vouchers.redeemVoucher,
+  payRedemptions: vouchers.payRedemptions,
+  confirmRedemptionSettlements: vouchers.confirmRedemptionSettlements,
+  reportRedemptionFailure: vouchers.reportRedemptionFailure,
+  expireVouchers: vouchers.expireVouchers,
+  voucherTerms: vouchers.voucherTerms,
+  providerCategory: vouchers.providerCategory,
+  voucher: vouchers.voucher,
+  presentation: vouchers.presentation,
+  redemption: vouchers.redemption,
+  voucherTotals: vouchers.voucherTotals,
+  voucherEscrow: (ctx) => budget.voucherEscrow(ctx),
+  // One chaincode: the voucher book is this contract itself, so there is nothing to link.
+  voucherBook: async () => CONTRACT_NAME,
 
   keyHistory,
 };

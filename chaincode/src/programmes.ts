@@ -20,7 +20,7 @@ export function programmeKey(ctx: ReliefContext, programmeId: number): string {
 /** The rule as `IProgrammes.Programme` takes it, range-checked as the ABI would. */
 export function parseRule(input: Json): ProgrammeRule {
   const kind = uint(input, "kind", 8);
-  if (kind > ProgrammeKind.Disaster) invalidArgument("kind", kind);
+  if (kind > ProgrammeKind.Voucher) invalidArgument("kind", kind);
   return {
     kind,
     region: big(input, "region", 64),

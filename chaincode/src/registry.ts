@@ -17,7 +17,7 @@ async function known(ctx: ReliefContext, acct: string): Promise<InstitutionDoc> 
 export async function registerInstitution(ctx: ReliefContext, input: Json): Promise<void> {
   const acct = account(input, "account");
   const role = uint(input, "role", 8);
-  if (role > Role.Keeper) refuse("InvalidArgument", { argument: "role", value: String(role) });
+  if (role > Role.Provider) refuse("InvalidArgument", { argument: "role", value: String(role) });
   const region = big(input, "region", 64);
   const keyDigest = bytes32(input, "keyDigest");
   await requireOwner(ctx);

@@ -18,6 +18,7 @@ import { auditRoutes } from "./audit/routes";
 import { beneficiaryRoutes } from "./beneficiary/routes";
 import { documentRoutes } from "./audit/document-routes";
 import { webRoutes } from "./web/routes";
+import { voucherRoutes } from "./vouchers/routes";
 
 export const API_VERSION = "1.0.0";
 
@@ -75,6 +76,7 @@ export function createApp(ctx: GatewayContext): Express {
   app.use("/v1", auditRoutes(ctx, registry));
   app.use("/v1", beneficiaryRoutes(ctx, registry));
   app.use("/v1", documentRoutes(ctx, registry));
+  app.use("/v1", voucherRoutes(ctx, registry));
   app.use(webRoutes());
 
   app.use(notFound);

@@ -19,6 +19,7 @@
  * | `RELIEF_CODE_LOCK_MINUTES`     | `15`                  | how long a locked code stays locked                  |
  * | `RELIEF_SESSION_MINUTES`       | `30`                  | life of a beneficiary session                        |
  * | `RELIEF_LOG_LEVEL`             | `info`                | pino level                                           |
+ * | `RELIEF_VOUCHER_KEEPER_MS`     | `60000`               | pause between voucher keeper rounds (0: no keeper)   |
  */
 import path from "node:path";
 import { z } from "zod";
@@ -35,6 +36,8 @@ export interface GatewayConfig {
   anchoring: { batchSize: number; intervalMs: number; leaseMs: number };
   beneficiary: { codeTtlMs: number; maxFailures: number; lockMs: number; sessionTtlMs: number };
   logLevel: string;
+  /** The voucher keeper (vouchers/keeper.ts): ms between rounds, 0 for none. */
+  vouchers: { keeperMs: number };
 }
 
 const env = z.object({
@@ -59,6 +62,7 @@ const env = z.object({
   RELIEF_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   RELIEF_CODE_LOCK_MINUTES: z.coerce.number().positive().default(15),
   RELIEF_SESSION_MINUTES: z.coerce.number().positive().default(30),
+  RELIEF_VOUCHER_KEEPER_MS: z.coerce.number().int().min(0).default(60_000),
   RELIEF_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -96,5 +100,6 @@ export function loadGatewayConfig(
       sessionTtlMs: e.RELIEF_SESSION_MINUTES * 60_000,
     },
     logLevel: e.RELIEF_LOG_LEVEL,
+    vouchers: { keeperMs: e.RELIEF_VOUCHER_KEEPER_MS },
   };
 }

@@ -27,6 +27,7 @@ import { type Logger, createLogger } from "./log";
 import { createMetrics } from "./ops/metrics";
 import { resumePayoutRuns } from "./payouts/resume";
 import { startCaseSubmitter } from "./cases/submitter";
+import { startVoucherKeeper } from "./vouchers/keeper";
 import { type Store, openStore } from "./store";
 
 export interface GatewayOptions {
@@ -116,6 +117,10 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     await resumePayoutRuns(ctx);
     const caseSubmitter = startCaseSubmitter(ctx);
     closers.unshift(() => caseSubmitter.stop());
+    if (config.vouchers.keeperMs > 0) {
+      const keeper = startVoucherKeeper(ctx, config.vouchers.keeperMs);
+      closers.unshift(() => keeper.stop());
+    }
     const app = createApp(ctx);
     return {
       ctx,

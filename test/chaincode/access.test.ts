@@ -98,7 +98,7 @@ describe("chaincode: identities, the registry and authorisation", function () {
       { account: ids.stranger.account, active: false },
       "RegistryUnknownInstitution",
     );
-    await ledger.expectRefused("admin", "registerInstitution", { ...base, role: 9 }, "InvalidArgument");
+    await ledger.expectRefused("admin", "registerInstitution", { ...base, role: 10 }, "InvalidArgument");
     await ledger.expectRefused("admin", "registerInstitution", { ...base, account: "0x1234" }, "InvalidArgument", {
       argument: "account",
       value: "0x1234",

@@ -40,6 +40,9 @@ const FIELD_SHAPES: Record<FieldKind, (v: unknown) => boolean> = {
   skipReason: (v) => Number.isInteger(v),
   receiptSource: (v) => Number.isInteger(v),
   disputeOutcome: (v) => Number.isInteger(v),
+  voucherKind: (v) => Number.isInteger(v),
+  providerCategory: (v) => Number.isInteger(v),
+  voucherFundsMove: (v) => Number.isInteger(v),
 };
 
 /** Every event is one of gateway/src/ledger/events.ts, with exactly its fields, each in its JSON form. */

@@ -15,7 +15,7 @@ import { FabricLedger } from "../../gateway/src/ledger/fabric";
 import type { FabricTransport } from "../../gateway/src/ledger/fabric-transport";
 import { Chain, deploy, devWallet } from "../gateway/ledger/anvil";
 import { gatewayTransports, peerTransports, storyPeer } from "../fabric/fixture";
-import { INSTITUTIONS, T0, registerInstitutions } from "./institutions";
+import { INSTITUTIONS, PROVIDERS, T0, registerInstitutions } from "./institutions";
 
 /** Seconds the clock ticks after each write (room for a chunked write's further blocks on anvil). */
 const TICK = 10;
@@ -68,6 +68,15 @@ const WRITES = new Set([
   "attestReceipt",
   "resolveDispute",
   "anchor",
+  "setVoucherTerms",
+  "setProviderCategory",
+  "issueVouchers",
+  "presentVoucher",
+  "redeemVoucher",
+  "payRedemptions",
+  "confirmRedemptionSettlements",
+  "reportRedemptionFailure",
+  "expireVouchers",
 ]);
 
 /** `ledger` with every write preceded by `stamp(time)` and followed by a tick of the clock. */
@@ -97,7 +106,7 @@ export async function evmChain(): Promise<ConformanceChain> {
   const chain = await Chain.start();
   const deployment = await deploy(chain);
   const actors: Record<string, Wallet> = { admin: new Wallet(devWallet(0).privateKey) };
-  INSTITUTIONS.forEach(([actor], i) => (actors[actor] = new Wallet(devWallet(i + 1).privateKey)));
+  [...INSTITUTIONS, ...PROVIDERS].forEach(([actor], i) => (actors[actor] = new Wallet(devWallet(i + 1).privateKey)));
   const raw = new EvmLedger({
     rpcUrl: chain.url,
     chainId: deployment.chainId,

@@ -25,6 +25,16 @@ export const INSTITUTIONS: ReadonlyArray<[string, Role, bigint]> = [
   ["auditor", Role.Auditor, REGION.central],
 ];
 
+/**
+ * The voucher providers (schools, hospitals): chain identities like the institutions above, but registered by the
+ * story itself, in its voucher chapter, so that registration and category are steps compared across the ledgers.
+ */
+export const PROVIDERS: ReadonlyArray<[string, Role, bigint]> = [
+  ["school", Role.Provider, REGION.township],
+  ["hospital", Role.Provider, REGION.county],
+  ["farSchool", Role.Provider, ELSEWHERE],
+];
+
 /** 2027-01-10 00:00 China time: the story's first write (after anvil's deployment blocks, which use the wall clock). */
 export const T0 = Date.UTC(2027, 0, 9, 16, 0, 0) / 1000;
 

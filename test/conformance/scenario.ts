@@ -1,7 +1,8 @@
 /**
  * The conformance story, written once against the `Ledger` interface: budget down the hierarchy, programme pools,
  * the case lifecycle, monthly payout runs, a medical bill, disaster relief, settlement and failure, clawback,
- * receipts and disputes, anchors and inclusion proofs, and refusals for the wrong role, region or state.
+ * receipts and disputes, anchors and inclusion proofs, assistance vouchers (vouchers.ts), and refusals for the wrong
+ * role, region or state.
  *
  * Each step's outcome goes into a transcript, normalised so that two ledgers can be compared: transaction hashes and
  * block numbers dropped, accounts replaced by the actor they belong to, bigints as decimal strings, a refusal as its
@@ -17,6 +18,7 @@ import { LedgerError, MONTHLY, type Bytes32, type LedgerEvent, type PayoutKey } 
 import { DAY, DIBAO, REGION, digest } from "../gateway/ledger/anvil";
 import type { ConformanceChain } from "./chains";
 import { ELSEWHERE } from "./institutions";
+import { voucherChapter } from "./vouchers";
 
 export type Outcome = { ok: unknown } | { error: string; args: Record<string, string> };
 
@@ -498,6 +500,9 @@ export async function runStory(chain: ConformanceChain): Promise<Transcript> {
   await submit("while paused", dibao);
   await step("unpause", () => L.unpause("admin"));
   await submit("after unpause", dibao);
+
+  // ---- Vouchers (vouchers.ts): moves the clock past the vouchers' validity ---------------------------------------
+  await voucherChapter(chain, step, id, { programmeId: dibao, caseId: id("alice") });
 
   // ---- The final state -------------------------------------------------------------------------------------------
   await step("fund totals", () => L.fundTotals());

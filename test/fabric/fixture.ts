@@ -9,7 +9,7 @@ import { FabricLedger, type FabricLedgerOptions } from "../../gateway/src/ledger
 import { FabricConnection, type FabricGrpcOptions } from "../../gateway/src/ledger/fabric-grpc";
 import type { FabricChaincodeEvent, FabricCommitted, FabricTransport } from "../../gateway/src/ledger/fabric-transport";
 import { InMemoryPeer, type PeerIdentity } from "../chaincode/peer";
-import { INSTITUTIONS, T0, registerInstitutions } from "../conformance/institutions";
+import { INSTITUTIONS, PROVIDERS, T0, registerInstitutions } from "../conformance/institutions";
 import { FabricGatewayServer } from "./gateway-server";
 import { PeerTransport } from "./peer-transport";
 
@@ -23,7 +23,7 @@ export interface FabricFixture {
 export async function storyPeer(): Promise<{ peer: InMemoryPeer; identities: PeerIdentity[] }> {
   const peer = await InMemoryPeer.start({ now: T0 });
   const identities = [await peer.identity("admin", { role: ADMIN_ROLE_ATTRIBUTE, region: "0" })];
-  for (const [actor, role, region] of INSTITUTIONS) {
+  for (const [actor, role, region] of [...INSTITUTIONS, ...PROVIDERS]) {
     identities.push(await peer.identity(actor, { role: roleAttribute(role), region: region.toString() }));
   }
   return { peer, identities };

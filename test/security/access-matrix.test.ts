@@ -16,9 +16,9 @@ import { contains } from "../../lib/regions";
 import { LOCAL_INSTITUTIONS } from "../../gateway/src/seed/local";
 import { type Endpoint, type OpenApiDocument, documentedEndpoints, key } from "./endpoints";
 import { type RawServer, listen } from "./raw-http";
-import { ADDED_INSTITUTIONS, type World, buildWorld } from "./world";
+import { ADDED_INSTITUTIONS, PROVIDERS, type World, buildWorld } from "./world";
 
-type RoleName = "caseworker" | "approver" | "finance" | "payment-agent" | "medical-office" | "auditor";
+type RoleName = "caseworker" | "approver" | "finance" | "payment-agent" | "medical-office" | "auditor" | "provider";
 type Who = RoleName | "admin" | "beneficiary" | "institution" | "signed-in" | "anyone";
 
 interface Rule {
@@ -33,6 +33,7 @@ const F: RoleName = "finance";
 const P: RoleName = "payment-agent";
 const M: RoleName = "medical-office";
 const U: RoleName = "auditor";
+const V: RoleName = "provider";
 
 /** Who may call what. */
 const SPEC: Record<string, Rule> = {
@@ -111,6 +112,22 @@ const SPEC: Record<string, Rule> = {
   "get /v1/audit/sweeps/{sweepId}/report": { allowed: [U] },
   "get /v1/audit/sweeps/{sweepId}/report.html": { allowed: [U] },
   "post /v1/verifications": { allowed: [U, A] },
+
+  // Vouchers (issue 9); the keeper role, which may issue and expire too, has no principal here.
+  "post /v1/vouchers/issues": { allowed: [F] },
+  "post /v1/vouchers/expiries": { allowed: [F] },
+  "get /v1/vouchers": { allowed: [C, A, F, P, U] },
+  "get /v1/vouchers/{voucherId}": { allowed: [C, A, F, P, U] },
+  "get /v1/programmes/{programmeId}/voucher-totals": { allowed: [C, A, F, P, U] },
+  "put /v1/programmes/{programmeId}/voucher-terms": { allowed: [A] },
+  "get /v1/beneficiary/vouchers": { allowed: ["beneficiary"] },
+  "post /v1/beneficiary/vouchers/{voucherId}/presentations": { allowed: ["beneficiary"] },
+  "post /v1/voucher-presentations/lookup": { allowed: [V] },
+  "post /v1/voucher-redemptions": { allowed: [V] },
+  "get /v1/voucher-redemptions": { allowed: [V, F, P, U] },
+  "post /v1/voucher-redemptions/payments": { allowed: [F] },
+  "post /v1/voucher-redemptions/settlements": { allowed: [P] },
+  "post /v1/voucher-redemptions/failures": { allowed: [P] },
 };
 
 interface Principal {
@@ -135,12 +152,19 @@ function principals(): Principal[] {
     role: i.role as RoleName,
     region: i.region,
   }));
+  const providers = Object.entries(PROVIDERS).map(([name, i]) => ({
+    name,
+    kind: "institution" as const,
+    role: i.role as RoleName,
+    region: i.region,
+  }));
   return [
     { name: "none", kind: "none" },
     { name: "admin", kind: "admin" },
     { name: "beneficiary", kind: "beneficiary" },
     ...seeded,
     ...added,
+    ...providers,
   ];
 }
 
@@ -201,6 +225,7 @@ describe("access matrix: every endpoint × role × region", function () {
             recordId: w.recordIds[0],
             payoutId: w.payoutId,
             programmeId: "3",
+            voucherId: w.voucherId,
             id: "county-auditor",
             keyId: w.keyIds[0],
             period: "2026-01",

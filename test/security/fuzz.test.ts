@@ -92,6 +92,12 @@ const PRIMERS = [
   "post /v1/payout-runs#tekun",
   "post /v1/disasters",
   "post /v1/audit/sweeps",
+  // Two redemptions of the beneficiary's voucher, paid: one for the bank to settle, one to report failed.
+  "post /v1/beneficiary/vouchers/{voucherId}/presentations",
+  "post /v1/voucher-redemptions",
+  "post /v1/beneficiary/vouchers/{voucherId}/presentations",
+  "post /v1/voucher-redemptions",
+  "post /v1/voucher-redemptions/payments",
 ];
 
 const printable = fc.stringMatching(/^[\x21-\x7e]{0,60}$/);

@@ -89,6 +89,8 @@ export class Live {
     }
     if (endpoint === "get /v1/checkpoint") this.add("since", encodeSince(body as unknown as Checkpoint));
     if (endpoint === "get /v1/receipts/{payoutId}/bundle") this.add("document", text);
+    if (endpoint === "post /v1/beneficiary/vouchers/{voucherId}/presentations")
+      this.add("voucherCode", body.code as string);
   }
 }
 
@@ -582,6 +584,86 @@ export function validRequests(w: World): Record<string, fc.Arbitrary<LateRequest
     ),
     "get /v1/beneficiary/payments/{payoutId}/receipt": fc.constant(() =>
       get("beneficiary", `/v1/beneficiary/payments/${enc(w.payoutId)}/receipt`),
+    ),
+
+    // Vouchers (issue 9): the beneficiary's voucher in the world's voucher programme, redeemed by the county school.
+    "post /v1/vouchers/issues": late(opt(idemKey), (key) =>
+      json(
+        "county-finance",
+        "/v1/vouchers/issues",
+        { programmeId: w.voucherProgrammeId },
+        key ? { headers: { "Idempotency-Key": key } } : {},
+      ),
+    ),
+    "post /v1/vouchers/expiries": late(opt(fc.constant(w.voucherProgrammeId)), (programmeId) =>
+      json("county-finance", "/v1/vouchers/expiries", programmeId === undefined ? {} : { programmeId }),
+    ),
+    "get /v1/vouchers": late(
+      fc.tuple(
+        seeded("county-finance", "county-auditor", "township-caseworker"),
+        opt(fc.constantFrom("active", "exhausted", "expired")),
+      ),
+      ([p, status]) => get(p, "/v1/vouchers", { programmeId: String(w.voucherProgrammeId), status }),
+    ),
+    "get /v1/vouchers/{voucherId}": late(seeded("county-auditor", "county-finance", "county-bank"), (p) =>
+      get(p, `/v1/vouchers/${w.voucherId}`),
+    ),
+    "get /v1/programmes/{programmeId}/voucher-totals": late(seeded("county-auditor", "county-approver"), (p) =>
+      get(p, `/v1/programmes/${w.voucherProgrammeId}/voucher-totals`),
+    ),
+    "put /v1/programmes/{programmeId}/voucher-terms": late(
+      fc.tuple(fc.subarray(["hospital", "care-agency", "pharmacy"]), fc.integer({ min: 30, max: 1000 })),
+      ([more, validityDays]) => ({
+        ...json("county-approver", `/v1/programmes/${w.voucherProgrammeId}/voucher-terms`, {
+          kind: "education",
+          categories: ["school", ...more],
+          validityDays,
+        }),
+      }),
+    ),
+    "get /v1/beneficiary/vouchers": fc.constant(() => get("beneficiary", "/v1/beneficiary/vouchers")),
+    "post /v1/beneficiary/vouchers/{voucherId}/presentations": late(opt(fc.integer({ min: 1, max: 500 })), (max) =>
+      json("beneficiary", `/v1/beneficiary/vouchers/${w.voucherId}/presentations`, max ? { maxAmount: max } : {}),
+    ),
+    "post /v1/voucher-presentations/lookup": late(fc.constant(null), (_v, live) => {
+      const code = live.latest("voucherCode", "000000000000");
+      return json("county-school", "/v1/voucher-presentations/lookup", { code }, { personal: [code] });
+    }),
+    "post /v1/voucher-redemptions": late(fc.tuple(fc.integer({ min: 1, max: 100 }), idemKey), ([amount, key], live) => {
+      const code = live.latest("voucherCode", "000000000000");
+      return json(
+        "county-school",
+        "/v1/voucher-redemptions",
+        { code, amount, invoiceNumber: `INV-${key.slice(0, 12)}` },
+        { headers: { "Idempotency-Key": key }, personal: [code] },
+      );
+    }),
+    "get /v1/voucher-redemptions": late(
+      fc.tuple(
+        seeded("county-school", "county-finance", "county-bank", "county-auditor"),
+        opt(fc.constantFrom("redeemed", "paid", "settled")),
+      ),
+      ([p, status]) => get(p, "/v1/voucher-redemptions", { status }),
+    ),
+    "post /v1/voucher-redemptions/payments": late(idemKey, (key) =>
+      json(
+        "county-finance",
+        "/v1/voucher-redemptions/payments",
+        { programmeId: w.voucherProgrammeId },
+        { headers: { "Idempotency-Key": key } },
+      ),
+    ),
+    "post /v1/voucher-redemptions/settlements": late(reference, (bankReference) =>
+      json("county-bank", "/v1/voucher-redemptions/settlements", {
+        bankReference,
+        redemptions: [{ voucherId: w.voucherId, index: 0 }],
+      }),
+    ),
+    "post /v1/voucher-redemptions/failures": late(reason, (r) =>
+      json("county-bank", "/v1/voucher-redemptions/failures", {
+        redemption: { voucherId: w.voucherId, index: 1 },
+        reason: r,
+      }),
     ),
   };
 }

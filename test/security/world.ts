@@ -8,6 +8,9 @@ import { expect } from "chai";
 import { id as keccakId } from "ethers";
 import { ProgrammeKind } from "../../lib/roles";
 import { programmeRule } from "../../lib/programmes";
+import { ProviderCategory, VoucherKind, categoryMask } from "../../lib/vouchers";
+import { vouchersOf } from "../../gateway/src/vouchers/ledger";
+import { approveCase } from "../gateway/api/fixtures";
 import { payoutIdOf } from "../../gateway/src/payouts/ids";
 import { type TestGateway, type TestGatewayOptions, startTestGateway } from "../gateway/api/harness";
 import { application } from "../gateway/cases/helpers";
@@ -39,6 +42,11 @@ export const ADDED_INSTITUTIONS = {
 
 export type AddedInstitutionId = keyof typeof ADDED_INSTITUTIONS;
 
+/** Providers the world adds (issue 9): registered with their category. */
+export const PROVIDERS = {
+  "county-school": { role: "provider", region: 110105n, category: "school" },
+} as const;
+
 export interface World {
   t: TestGateway;
   /** Authorization header values by principal name. */
@@ -59,6 +67,9 @@ export interface World {
   keyIds: string[];
   /** Every personal value that went in (names, resident ids, phones, addresses, accounts, the one-time code). */
   personal: string[];
+  /** A voucher programme of the county and the signed-in beneficiary's voucher in it (its case id). */
+  voucherProgrammeId: number;
+  voucherId: string;
 }
 
 export async function buildWorld(options: TestGatewayOptions = {}): Promise<World> {
@@ -71,6 +82,14 @@ export async function buildWorld(options: TestGatewayOptions = {}): Promise<Worl
       .post("/v1/admin/institutions")
       .set("Authorization", auth.admin)
       .send({ id, name: `${id} (test)`, role: inst.role, region: String(inst.region) });
+    expect(res.status, `register ${id}`).to.equal(201);
+    auth[id] = `Bearer ${res.body.apiKey}`;
+  }
+  for (const [id, p] of Object.entries(PROVIDERS)) {
+    const res = await t.http
+      .post("/v1/admin/institutions")
+      .set("Authorization", auth.admin)
+      .send({ id, name: `${id} (test)`, role: p.role, region: String(p.region), category: p.category });
     expect(res.status, `register ${id}`).to.equal(201);
     auth[id] = `Bearer ${res.body.apiKey}`;
   }
@@ -88,7 +107,28 @@ export async function buildWorld(options: TestGatewayOptions = {}): Promise<Worl
   const resident = residentId(731);
   const paid = await submittedCase(t, resident);
   await fundPool(t, TEKUN, TEKUN_AMOUNT * 10n);
+  // The beneficiary's education voucher (issue 9), approved with the payout's case.
+  const voucherRule = programmeRule(ProgrammeKind.Voucher, 110105n, keccakId("security/voucher-rule"), {
+    amount: 100_000n,
+  });
+  const { programmeId: voucherProgrammeId } = await t.gateway.ctx.ledger.createProgramme(
+    "county-approver",
+    voucherRule,
+  );
+  await vouchersOf(t.gateway.ctx).setVoucherTerms("county-approver", voucherProgrammeId, {
+    kind: VoucherKind.Education,
+    categories: categoryMask([ProviderCategory.School]),
+    validity: 365 * 86_400,
+  });
+  await fundPool(t, voucherProgrammeId, 1_000_000n);
+  const voucherCase = await submittedCase(t, resident, voucherProgrammeId);
   await approveCases(t, [paid]);
+  await approveCase(t, voucherCase.caseId, voucherProgrammeId, { amount: 100_000n });
+  const issued = await t.http
+    .post("/v1/vouchers/issues")
+    .set("Authorization", auth["county-finance"])
+    .send({ programmeId: voucherProgrammeId });
+  expect(issued.body.issued, "voucher issue").to.equal(1);
   const [key] = await payCurrentPeriod(t, [paid]);
   await settle(t, [key]);
   const code = await t.http
@@ -138,6 +178,8 @@ export async function buildWorld(options: TestGatewayOptions = {}): Promise<Worl
     siblingProgrammeId,
     keyIds,
     personal: [...personal, resident, code.body.code as string],
+    voucherProgrammeId,
+    voucherId: voucherCase.caseId,
   };
 }
 

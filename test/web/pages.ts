@@ -13,6 +13,7 @@ declare const document: any;
 declare const sessionStorage: any;
 declare function getComputedStyle(element: any): any;
 declare function atob(data: string): string;
+declare function requestAnimationFrame(callback: () => void): number;
 declare const innerHeight: number;
 declare const innerWidth: number;
 declare const DataTransfer: any;
@@ -98,6 +99,22 @@ export async function chooseOption(page: Page, value: string, limit = 30): Promi
     await page.keyboard.press("ArrowDown");
   }
   throw new Error(`no option ${value}`);
+}
+
+/**
+ * Clicks `selectors` in order within one task of the page, then waits for its next frame: what a quick user on a busy
+ * machine does between two frames, so events the browser fires at the next frame (a dialog's `close`) come after all
+ * the clicks, and have come when this returns.
+ */
+export async function clickWithinOneFrame(page: Page, selectors: string[]): Promise<void> {
+  await page.evaluate(
+    (all) =>
+      new Promise<void>((resolve) => {
+        for (const s of all) document.querySelector(s).click();
+        requestAnimationFrame(() => resolve());
+      }),
+    selectors,
+  );
 }
 
 /** Pastes an image file into `selector`, as Ctrl+V does with a picture on the clipboard. */

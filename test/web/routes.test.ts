@@ -1,8 +1,8 @@
 /**
  * The web pages' HTTP side, without a browser: every page, the stylesheet and the bundled scripts carry the strict
- * Content-Security-Policy and a Permissions-Policy that lets only the auditor's page use the camera; nothing else under
- * /web is served; and POST /v1/verifications (the document verification
- * the auditor's page uses) checks role and input. The journeys themselves are in journeys.test.ts.
+ * Content-Security-Policy and a Permissions-Policy that lets only the auditor's and the provider's pages use the
+ * camera; nothing else under /web is served; and POST /v1/verifications (the document verification the auditor's page
+ * uses) checks role and input. The journeys themselves are in journeys.test.ts and vouchers.test.ts.
  */
 import { expect } from "chai";
 import { WEB_CSP } from "../../gateway/src/web/routes";
@@ -21,16 +21,24 @@ describe("web pages: headers, served files and document verification", function 
   });
 
   it("serves pages, stylesheet and scripts with the strict CSP; unknown pages are 404", async function () {
-    for (const path of ["/web/", "/web/beneficiary", "/web/auditor", "/web/finance", "/web/style.css"]) {
+    for (const path of [
+      "/web/",
+      "/web/beneficiary",
+      "/web/auditor",
+      "/web/finance",
+      "/web/provider",
+      "/web/style.css",
+    ]) {
       const res = await t.http.get(path);
       expect(res.status, path).to.equal(200);
       expect(res.headers["content-security-policy"], path).to.equal(WEB_CSP);
       expect(res.headers["x-frame-options"]).to.equal("DENY");
-      // Only the auditor's page may ask for the camera (its QR scanner); no page for the microphone or location.
-      const camera = path === "/web/auditor" ? "camera=(self)" : "camera=()";
+      // Only the auditor's and the provider's pages may ask for the camera (their QR scanners); no page for the
+      // microphone or location.
+      const camera = ["/web/auditor", "/web/provider"].includes(path) ? "camera=(self)" : "camera=()";
       expect(res.headers["permissions-policy"], path).to.equal(`${camera}, microphone=(), geolocation=()`);
     }
-    for (const page of ["beneficiary", "auditor", "finance"]) {
+    for (const page of ["beneficiary", "auditor", "finance", "provider"]) {
       const res = await t.http.get(`/web/js/${page}.js`);
       expect(res.status).to.equal(200);
       expect(res.headers["content-type"]).to.match(/^text\/javascript/);

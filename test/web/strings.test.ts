@@ -26,7 +26,9 @@ function loadStrings(): { zh: Dictionary; en: Dictionary } {
 
 describe("web: the beneficiary page's dictionaries", function () {
   const strings = loadStrings();
-  const source = fs.readFileSync(path.join(WEB_DIR, "src", "beneficiary.js"), "utf8");
+  const source = ["beneficiary.js", "beneficiary-vouchers.js"]
+    .map((file) => fs.readFileSync(path.join(WEB_DIR, "src", file), "utf8"))
+    .join("\n");
   const html = fs.readFileSync(path.join(WEB_DIR, "beneficiary.html"), "utf8");
 
   it("Chinese and English have the same keys, none empty", function () {
@@ -45,7 +47,7 @@ describe("web: the beneficiary page's dictionaries", function () {
     for (const key of used) expect(strings.zh, key).to.have.property(key);
   });
 
-  it("has words for every programme kind, payment status, dispute outcome and sign-in error", function () {
+  it("has words for every programme kind, payment status, voucher status and kind, dispute outcome and sign-in error", function () {
     for (const status of ["pending", "paid", "settled", "confirmed", "disputed", "failed"]) {
       expect(strings.zh).to.have.property(`status.${status}`);
     }
@@ -53,6 +55,10 @@ describe("web: the beneficiary page's dictionaries", function () {
     for (const outcome of Object.values(DISPUTE_OUTCOME_NAMES)) {
       if (outcome !== null) expect(strings.zh).to.have.property(`dispute.outcome.${outcome}`);
     }
+    for (const status of ["active", "exhausted", "expired"])
+      expect(strings.zh).to.have.property(`voucherStatus.${status}`);
+    for (const kind of ["education", "medical", "care-service"])
+      expect(strings.zh).to.have.property(`voucherKind.${kind}`);
     for (const code of ["CODE_INVALID", "LOCKED", "RATE_LIMITED", "VALIDATION_FAILED", "UNAUTHENTICATED"]) {
       expect(strings.zh).to.have.property(`error.${code}`);
     }

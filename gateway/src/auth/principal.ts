@@ -40,6 +40,7 @@ export const ROLE_NAMES: Record<Role, string> = {
   [Role.Auditor]: "auditor",
   [Role.Anchorer]: "anchorer",
   [Role.Keeper]: "keeper",
+  [Role.Provider]: "provider",
 };
 
 export function principalOf(res: Response): Principal | undefined {

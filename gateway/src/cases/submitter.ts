@@ -25,8 +25,13 @@ import { type CaseRecord, LedgerError, LedgerUnavailableError, type TxResult } f
 import type { CaseIndexRow, CaseIndexStatus, StoreData } from "../store";
 import { INDEX_STATUS } from "./rules";
 
-/** Most submissions in flight at once per gateway (one actor's are sent one after another, receipts awaited apart). */
-export const WINDOW = 32;
+/**
+ * Most submissions in flight at once per gateway (one actor's are sent one after another, receipts awaited apart).
+ * A chain that mines a block every second or two (a consortium chain's block period, anvil in interval mining) puts
+ * at most this many of them in a block, so the window bounds the rate at WINDOW a block: 32 would cap a 1-second
+ * chain at 32 cases a second; 256 leave the node's own rate as the limit (~90 a second on anvil here).
+ */
+export const WINDOW = 256;
 /** Default pause between rounds. */
 export const SUBMIT_INTERVAL_MS = 3_000;
 /** After the chain was found unreachable, intake leaves new cases to the background rounds for this long. */
@@ -351,8 +356,14 @@ export interface SubmitRound {
 /** The round running or queued per gateway: rounds run one after another. */
 const rounds = new WeakMap<GatewayContext, Promise<unknown>>();
 
+/**
+ * Cases a round lists: several windows, since a round ends with its last submissions' block, the window draining
+ * meanwhile (the store lists at most 1,000 at a time).
+ */
+const ROUND_CASES = 1_000;
+
 /** Submits up to `limit` `pending-chain` cases, oldest id first. Waits for a round already running. */
-export function submitPendingCases(ctx: GatewayContext, limit = 500): Promise<SubmitRound> {
+export function submitPendingCases(ctx: GatewayContext, limit = ROUND_CASES): Promise<SubmitRound> {
   const previous = rounds.get(ctx) ?? Promise.resolve();
   const run = previous.then(
     () => round(ctx, limit),

@@ -29,6 +29,8 @@ export type ApiErrorCode =
   | "RATE_LIMITED"
   | "LOCKED"
   | "CODE_INVALID"
+  | "CODE_USED"
+  | "CODE_EXPIRED"
   | "CHAIN_UNAVAILABLE"
   | "DATABASE_UNAVAILABLE"
   | "INTERNAL";
@@ -40,6 +42,8 @@ const STATUS: Record<ApiErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNAUTHENTICATED: 401,
   CODE_INVALID: 401,
+  CODE_USED: 409,
+  CODE_EXPIRED: 410,
   FORBIDDEN_ROLE: 403,
   OUTSIDE_REGION: 403,
   SEPARATION_OF_DUTIES: 403,
@@ -93,6 +97,8 @@ const LEDGER_NOT_FOUND = new Set([
   "LedgerUnknownProgramme",
   "LedgerUnknownPayout",
   "LedgerUnknownAnchor",
+  "VoucherUnknown",
+  "VoucherUnknownRedemption",
 ]);
 /** Ledger refusals that are the caller's role or region (the gateway checks first; the chain checks again). */
 const LEDGER_FORBIDDEN = new Set(["RegistryUnauthorized", "RegistryInactive", "RegistryOutsideRegion"]);

@@ -9,6 +9,9 @@ import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
 import { parse, regionCode } from "../http/validate";
 import type { InstitutionRow } from "../store";
 import { INSTITUTION_ID, registerInstitution, rotateHolderKey } from "./registry";
+import { CATEGORY_INPUTS } from "../vouchers/names";
+import { vouchersOf } from "../vouchers/ledger";
+import { setProviderCategory } from "../vouchers/providers";
 
 const ROLE_BY_NAME = Object.fromEntries(Object.entries(ROLE_NAMES).map(([k, v]) => [v, Number(k) as Role]));
 const institutionRoles = [
@@ -19,6 +22,7 @@ const institutionRoles = [
   "medical-office",
   "auditor",
   "keeper",
+  "provider",
 ] as const;
 
 const newInstitution = z
@@ -27,8 +31,16 @@ const newInstitution = z
     name: z.string().trim().min(1).max(100),
     role: z.enum(institutionRoles),
     region: regionCode,
+    category: z
+      .enum(CATEGORY_INPUTS)
+      .optional()
+      .openapi({ description: "providers only, and required for them: what they are (set on chain)" }),
   })
   .strict()
+  .refine((i) => (i.role === "provider") === (i.category !== undefined), {
+    message: "a provider needs a category, and only a provider has one",
+    path: ["category"],
+  })
   .openapi("NewInstitution");
 
 const institutionView = z
@@ -80,15 +92,29 @@ export function adminRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rou
     summary: "Register an institution: chain account, role and region on chain, SM2 key holder, first API key",
     request: body(newInstitution),
     responses: {
-      201: json(z.object({ institution: institutionView, apiKey: z.string().openapi({ description: "shown once" }) })),
+      201: json(
+        z.object({
+          institution: institutionView,
+          apiKey: z.string().openapi({ description: "shown once" }),
+          category: z.string().optional().openapi({ description: "a provider's category" }),
+        }),
+      ),
       ...errors(400, 401, 403, 409, 503),
     },
   });
   r.post("/admin/institutions", async (req, res) => {
     requireAdmin(res);
     const input = parse(newInstitution, req.body);
-    const { institution, apiKey } = await registerInstitution(ctx, { ...input, role: ROLE_BY_NAME[input.role] });
-    res.status(201).json({ institution: institutionJson(institution), apiKey: apiKey!.token });
+    const { category, ...fields } = input;
+    // A provider needs the voucher book: refuse before registering anything if this ledger has none.
+    if (category !== undefined) vouchersOf(ctx);
+    const { institution, apiKey } = await registerInstitution(ctx, { ...fields, role: ROLE_BY_NAME[input.role] });
+    if (category !== undefined) await setProviderCategory(ctx, institution, category);
+    res.status(201).json({
+      institution: institutionJson(institution),
+      apiKey: apiKey!.token,
+      ...(category !== undefined ? { category } : {}),
+    });
   });
 
   registry.registerPath({

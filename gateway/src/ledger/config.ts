@@ -144,7 +144,12 @@ export function loadDeployment(file: string): Deployment {
   const deployedAtBlock = Number(d.deployedAtBlock ?? 0);
   if (!Number.isSafeInteger(deployedAtBlock) || deployedAtBlock < 0) fail("deployedAtBlock");
   const addresses = {} as LedgerAddresses;
-  for (const name of ["registry", "ledger", "receipts", "anchors"] as const) {
+  // A deployment from before the voucher book (issue 9) is refused: the gateway's voucher routes and the event
+  // stream need it, and a silent half-ledger would hide the missing contract until a beneficiary's voucher fails.
+  if (typeof d.addresses === "object" && d.addresses !== null && d.addresses.vouchers === undefined) {
+    fail(`addresses.vouchers is missing: the deployment predates the voucher book; redeploy ("npm start")`);
+  }
+  for (const name of ["registry", "ledger", "receipts", "anchors", "vouchers"] as const) {
     const value = d.addresses?.[name];
     try {
       addresses[name] = getAddress(String(value));

@@ -1,6 +1,6 @@
 /**
  * The ledger's events in domain terms: every event that the institution registry, the relief ledger, the receipt
- * book and the anchor log emit, with its fields in the order the contracts declare them. The fund trail and the
+ * book, the anchor log and the voucher book emit, with its fields in the order the contracts declare them. The fund trail and the
  * audit are rebuilt from this stream, so it is chain-neutral: an adapter (EVM, Fabric) decodes its chain's logs
  * into these shapes.
  *
@@ -9,6 +9,7 @@
  */
 import type { CaseStatus, ProgrammeKind, Role, SkipReason } from "../../../lib/roles";
 import type { DisputeOutcome, ReceiptSource } from "../../../lib/receipts";
+import type { ProviderCategory, VoucherFundsMove, VoucherKind } from "../../../lib/vouchers";
 
 /**
  * What a field holds once decoded:
@@ -16,7 +17,7 @@ import type { DisputeOutcome, ReceiptSource } from "../../../lib/receipts";
  * - `account`: a checksummed chain account (an institution's or a beneficiary's key);
  * - `number`: an integer that always fits a JavaScript number (periods, programme ids, timestamps, counts);
  * - `bigint`: fen amounts and region codes;
- * - the enum kinds: the number of a {@link Role}, {@link ProgrammeKind}, … member.
+ * - the enum kinds: the number of a {@link Role}, {@link ProgrammeKind}, {@link VoucherKind}, … member.
  */
 export type FieldKind =
   | "bytes32"
@@ -30,7 +31,10 @@ export type FieldKind =
   | "caseStatus"
   | "skipReason"
   | "receiptSource"
-  | "disputeOutcome";
+  | "disputeOutcome"
+  | "voucherKind"
+  | "providerCategory"
+  | "voucherFundsMove";
 
 interface FieldTypes {
   bytes32: string;
@@ -45,10 +49,13 @@ interface FieldTypes {
   skipReason: SkipReason;
   receiptSource: ReceiptSource;
   disputeOutcome: DisputeOutcome;
+  voucherKind: VoucherKind;
+  providerCategory: ProviderCategory;
+  voucherFundsMove: VoucherFundsMove;
 }
 
 /** Which contract emits an event. */
-export type LedgerContract = "registry" | "ledger" | "receipts" | "anchors";
+export type LedgerContract = "registry" | "ledger" | "receipts" | "anchors" | "vouchers";
 
 /** Every event, by contract, with its fields in declaration order. */
 export const EVENT_FIELDS = {
@@ -156,6 +163,9 @@ export const EVENT_FIELDS = {
       amount: "bigint",
       reasonDigest: "bytes32",
     },
+    // IVoucherFunding: the relief ledger's side of the voucher book
+    VoucherBookLinked: { book: "account" },
+    VoucherFundsMoved: { programmeId: "number", move: "voucherFundsMove", amount: "bigint" },
   },
   receipts: {
     ReceiptConfirmed: {
@@ -190,6 +200,38 @@ export const EVENT_FIELDS = {
       firstRecordIndex: "number",
       metadataDigest: "bytes32",
     },
+  },
+  vouchers: {
+    VoucherTermsSet: { programmeId: "number", kind: "voucherKind", categories: "number", validity: "number" },
+    ProviderCategorySet: { provider: "account", category: "providerCategory" },
+    VoucherIssued: {
+      voucherId: "bytes32",
+      programmeId: "number",
+      kind: "voucherKind",
+      faceValue: "bigint",
+      expiresAt: "number",
+    },
+    VoucherSkipped: { caseId: "bytes32", reason: "skipReason" },
+    VoucherPresented: {
+      voucherId: "bytes32",
+      provider: "account",
+      maxAmount: "bigint",
+      expiresAt: "number",
+      presentationDigest: "bytes32",
+    },
+    VoucherRedeemed: {
+      voucherId: "bytes32",
+      index: "number",
+      provider: "account",
+      programmeId: "number",
+      amount: "bigint",
+      remaining: "bigint",
+      invoiceDigest: "bytes32",
+    },
+    VoucherExpired: { voucherId: "bytes32", programmeId: "number", amount: "bigint" },
+    RedemptionPaid: { voucherId: "bytes32", index: "number", provider: "account", amount: "bigint" },
+    RedemptionSettled: { voucherId: "bytes32", index: "number", bankRefDigest: "bytes32" },
+    RedemptionFailed: { voucherId: "bytes32", index: "number", amount: "bigint", reasonDigest: "bytes32" },
   },
 } as const satisfies Record<LedgerContract, Record<string, Record<string, FieldKind>>>;
 

@@ -142,7 +142,7 @@ function quantity(value: string | number | undefined, what: string): number {
   return typeof value === "number" ? value : toSafeNumber(value, what);
 }
 
-/** Decodes logs of the four contracts into domain events. */
+/** Decodes logs of the five contracts into domain events. */
 export class EventDecoder {
   readonly #byAddress = new Map<string, { contract: LedgerContract; iface: Interface }>();
   /**
@@ -171,12 +171,12 @@ export class EventDecoder {
     }
   }
 
-  /** Whether the log comes from one of the four contracts. */
+  /** Whether the log comes from one of the five contracts. */
   owns(log: RawLog): boolean {
     return this.#byAddress.has(log.address.toLowerCase());
   }
 
-  /** The domain event of a log of one of the four contracts. Throws on a log it cannot decode. */
+  /** The domain event of a log of one of the five contracts. Throws on a log it cannot decode. */
   decode(log: RawLog): LedgerEvent {
     const source = this.#byAddress.get(log.address.toLowerCase());
     if (!source) throw new Error(`log of ${log.address}, which is not a ledger contract`);

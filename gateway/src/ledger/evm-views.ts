@@ -5,7 +5,20 @@
 import { getAddress, type Result } from "ethers";
 import type { CaseStatus, PayoutStatus } from "../../../lib/roles";
 import type { ReceiptOutcome, ReceiptSource } from "../../../lib/receipts";
-import type { AnchorRecord, CaseRecord, PayoutKey, PayoutState, ReceiptRecord } from "../../../lib/ledger-model";
+import type { ProviderCategory, RedemptionStatus, VoucherKind, VoucherStatus } from "../../../lib/vouchers";
+import type {
+  AnchorRecord,
+  CaseRecord,
+  PayoutKey,
+  PayoutState,
+  PresentationRecord,
+  ReceiptRecord,
+  RedemptionKey,
+  RedemptionRecord,
+  VoucherRecord,
+  VoucherTerms,
+  VoucherTotals,
+} from "../../../lib/ledger-model";
 
 export const num = (v: unknown): number => Number(v as bigint);
 export const big = (v: unknown): bigint => BigInt(v as bigint);
@@ -67,4 +80,63 @@ export function decodeAnchor(a: Result): AnchorRecord {
     anchoredAt: num(a.anchoredAt),
     blockNumber: num(a.blockNumber),
   };
+}
+
+/** A redemption key as the voucher book's `RedemptionKey` tuple. */
+export function redemptionKeyTuple(key: RedemptionKey): { voucherId: string; index: number } {
+  return { voucherId: key.voucherId, index: key.index };
+}
+
+/** `VoucherBook.voucherTerms` (kind None when unset). */
+export function decodeVoucherTerms(t: Result): VoucherTerms {
+  return { kind: num(t.kind) as VoucherKind, categories: num(t.categories), validity: num(t.validity) };
+}
+
+/** `VoucherBook.providerCategory`. */
+export function decodeProviderCategory(c: unknown): ProviderCategory {
+  return num(c) as ProviderCategory;
+}
+
+/** `VoucherBook.voucher`; null for a voucher that does not exist (status None). */
+export function decodeVoucher(v: Result): VoucherRecord | null {
+  if (num(v.status) === 0) return null;
+  return {
+    status: num(v.status) as VoucherStatus,
+    kind: num(v.kind) as VoucherKind,
+    categories: num(v.categories),
+    programmeId: num(v.programmeId),
+    region: big(v.region),
+    faceValue: big(v.faceValue),
+    remaining: big(v.remaining),
+    issuedAt: num(v.issuedAt),
+    expiresAt: num(v.expiresAt),
+    redemptionCount: num(v.redemptionCount),
+  };
+}
+
+/** `VoucherBook.presentation` (the zero address as provider when none is open). */
+export function decodePresentation(p: Result): PresentationRecord {
+  return {
+    provider: getAddress(p.provider),
+    maxAmount: big(p.maxAmount),
+    expiresAt: num(p.expiresAt),
+    presentationDigest: hex(p.presentationDigest),
+  };
+}
+
+/** `VoucherBook.redemption`; null for a redemption that does not exist (status None). */
+export function decodeRedemption(r: Result): RedemptionRecord | null {
+  if (num(r.status) === 0) return null;
+  return {
+    status: num(r.status) as RedemptionStatus,
+    provider: getAddress(r.provider),
+    amount: big(r.amount),
+    redeemedAt: num(r.redeemedAt),
+    invoiceDigest: hex(r.invoiceDigest),
+  };
+}
+
+/** `VoucherBook.voucherTotals`. */
+export function decodeVoucherTotals([issued, redeemed, expired, paid]: Result): VoucherTotals {
+  return { issued: big(issued), redeemed: big(redeemed), expired: big(expired), paid: big(paid) };
 }

@@ -78,11 +78,21 @@ import {
   type PayoutRunResult,
   type PayoutState,
   type PoolTransfer,
+  type PresentationRecord,
   type ProgrammeRule,
+  type ProviderCategory,
   type ReceiptAttestation,
   type ReceiptRecord,
+  type RedemptionKey,
+  type RedemptionRecord,
   type SettlementBatch,
   type TxResult,
+  type VoucherIssueOutcome,
+  type VoucherPresentation,
+  type VoucherRecord,
+  type VoucherRedemption,
+  type VoucherTerms,
+  type VoucherTotals,
 } from "./ledger";
 import {
   big,
@@ -91,8 +101,15 @@ import {
   decodePayoutKeys,
   decodePayoutState,
   decodeReceipt,
+  decodePresentation,
+  decodeProviderCategory,
+  decodeRedemption,
+  decodeVoucher,
+  decodeVoucherTerms,
+  decodeVoucherTotals,
   hex,
   num,
+  redemptionKeyTuple,
 } from "./evm-views";
 
 export interface EvmLedgerOptions {
@@ -145,6 +162,7 @@ const ARTIFACTS: Record<LedgerContract, string> = {
   ledger: "ReliefLedger",
   receipts: "ReceiptBook",
   anchors: "AnchorLog",
+  vouchers: "VoucherBook",
 };
 const CONTRACTS = Object.keys(ARTIFACTS) as LedgerContract[];
 
@@ -572,6 +590,109 @@ export class EvmLedger implements Ledger {
     return Boolean(await this.#call("anchors", "verifyInclusion", [sequence, index, recordDigest, [...proof]]));
   }
 
+  // ---- Vouchers (the VoucherBook; its pool ↔ escrow ↔ paid-out moves are the ledger's VoucherFundsMoved) -----
+
+  async setVoucherTerms(actor: ActorId, programmeId: number, terms: VoucherTerms): Promise<TxResult> {
+    const t = { kind: terms.kind, categories: terms.categories, validity: terms.validity };
+    return this.#tx("setVoucherTerms", actor, "vouchers", [programmeId, t]);
+  }
+
+  async setProviderCategory(actor: ActorId, account: Account, category: ProviderCategory): Promise<TxResult> {
+    return this.#tx("setProviderCategory", actor, "vouchers", [account, category]);
+  }
+
+  async issueVouchers(
+    actor: ActorId,
+    caseIds: readonly Bytes32[],
+    chunkSize?: number,
+  ): Promise<{ outcomes: VoucherIssueOutcome[]; issued: number; total: bigint; transactions: TxResult[] }> {
+    const result = { outcomes: [] as VoucherIssueOutcome[], issued: 0, total: 0n, transactions: [] as TxResult[] };
+    result.transactions = await this.#chunked(
+      "issueVouchers",
+      actor,
+      caseIds,
+      chunkSize ?? this.#settings.payoutChunkSize,
+      (chunk) => ["issueVouchers", [chunk]],
+      (chunk, mined) => addIssues(result, chunk, mined),
+      "vouchers",
+    );
+    return result;
+  }
+
+  async presentVoucher(actor: ActorId, p: VoucherPresentation): Promise<TxResult> {
+    const args = [p.voucherId, p.provider, p.maxAmount, p.expiresAt, p.presentationDigest];
+    return this.#tx("presentVoucher", actor, "vouchers", args);
+  }
+
+  async redeemVoucher(actor: ActorId, r: VoucherRedemption): Promise<TxResult & { index: number; remaining: bigint }> {
+    const args = [r.voucherId, r.amount, r.invoiceDigest];
+    const mined = await this.#send("redeemVoucher", actor, "vouchers", "redeemVoucher", args);
+    const redeemed = only(mined.events, "VoucherRedeemed");
+    return { ...txResult(mined), index: redeemed.index, remaining: redeemed.remaining };
+  }
+
+  async payRedemptions(actor: ActorId, keys: readonly RedemptionKey[]): Promise<TxResult & { total: bigint }> {
+    const args = [keys.map(redemptionKeyTuple)];
+    const mined = await this.#send("payRedemptions", actor, "vouchers", "payRedemptions", args);
+    const total = mined.events.reduce((sum, e) => (e.name === "RedemptionPaid" ? sum + e.args.amount : sum), 0n);
+    return { ...txResult(mined), total };
+  }
+
+  async confirmRedemptionSettlements(
+    actor: ActorId,
+    bankRefDigest: Bytes32,
+    keys: readonly RedemptionKey[],
+  ): Promise<TxResult> {
+    return this.#tx("confirmRedemptionSettlements", actor, "vouchers", [bankRefDigest, keys.map(redemptionKeyTuple)]);
+  }
+
+  async reportRedemptionFailure(actor: ActorId, k: RedemptionKey, reasonDigest: Bytes32): Promise<TxResult> {
+    return this.#tx("reportRedemptionFailure", actor, "vouchers", [redemptionKeyTuple(k), reasonDigest]);
+  }
+
+  async expireVouchers(
+    actor: ActorId,
+    voucherIds: readonly Bytes32[],
+  ): Promise<TxResult & { expired: number; returned: bigint }> {
+    const mined = await this.#send("expireVouchers", actor, "vouchers", "expireVouchers", [[...voucherIds]]);
+    let expired = 0;
+    let returned = 0n;
+    for (const e of mined.events) {
+      if (e.name !== "VoucherExpired") continue;
+      expired += 1;
+      returned += e.args.amount;
+    }
+    return { ...txResult(mined), expired, returned };
+  }
+
+  async voucherTerms(programmeId: number): Promise<VoucherTerms> {
+    return decodeVoucherTerms(await this.#call("vouchers", "voucherTerms", [programmeId]));
+  }
+
+  async providerCategory(account: Account): Promise<ProviderCategory> {
+    return decodeProviderCategory(await this.#call("vouchers", "providerCategory", [account]));
+  }
+
+  async voucher(voucherId: Bytes32): Promise<VoucherRecord | null> {
+    return decodeVoucher(await this.#call("vouchers", "voucher", [voucherId]));
+  }
+
+  async presentation(voucherId: Bytes32): Promise<PresentationRecord> {
+    return decodePresentation(await this.#call("vouchers", "presentation", [voucherId]));
+  }
+
+  async redemption(k: RedemptionKey): Promise<RedemptionRecord | null> {
+    return decodeRedemption(await this.#call("vouchers", "redemption", [redemptionKeyTuple(k)]));
+  }
+
+  async voucherTotals(programmeId: number): Promise<VoucherTotals> {
+    return decodeVoucherTotals(await this.#call("vouchers", "voucherTotals", [programmeId]));
+  }
+
+  async voucherEscrow(): Promise<bigint> {
+    return big(await this.#call("ledger", "voucherEscrow", []));
+  }
+
   // ---- Events ----------------------------------------------------------------------------------------------
 
   async blockNumber(): Promise<number> {
@@ -820,6 +941,7 @@ export class EvmLedger implements Ledger {
     chunkSize: number,
     call: (chunk: T[]) => [string, unknown[]],
     onMined: (chunk: T[], mined: Mined) => void,
+    contract: LedgerContract = "ledger",
   ): Promise<TxResult[]> {
     const sender = this.#sender(actor, operation);
     const ctx = { operation, actor };
@@ -829,7 +951,7 @@ export class EvmLedger implements Ledger {
       while (pending.length > 0) {
         const chunk = pending.shift()!;
         const [fn, args] = call(chunk);
-        const request = this.#request(ctx, sender, "ledger", fn, args);
+        const request = this.#request(ctx, sender, contract, fn, args);
         const gas = await this.#estimate(ctx, request);
         if (gas > this.#settings.txGasCap) {
           if (chunk.length === 1) {
@@ -914,4 +1036,33 @@ function addRun(result: PayoutRunResult, chunk: readonly Bytes32[], mined: Mined
     skipped: summary.skipped,
     total: summary.total,
   });
+}
+
+/** Adds one mined chunk of an issuing run: an outcome per listed case, in order, from its events. */
+function addIssues(
+  result: { outcomes: VoucherIssueOutcome[]; issued: number; total: bigint },
+  chunk: readonly Bytes32[],
+  mined: Mined,
+): void {
+  const outcomes: VoucherIssueOutcome[] = [];
+  for (const e of mined.events) {
+    if (e.name === "VoucherIssued") {
+      const { voucherId, faceValue, expiresAt } = e.args;
+      outcomes.push({ caseId: voucherId, status: "issued", faceValue, expiresAt });
+    }
+    if (e.name === "VoucherSkipped") {
+      outcomes.push({ caseId: e.args.caseId, status: "skipped", reason: e.args.reason as SkipReason });
+    }
+  }
+  if (outcomes.length !== chunk.length || outcomes.some((o, i) => o.caseId !== chunk[i].toLowerCase())) {
+    throw new Error(
+      `issueVouchers transaction ${mined.txHash}: its events do not match the ${chunk.length} cases sent`,
+    );
+  }
+  for (const o of outcomes) {
+    if (o.status !== "issued") continue;
+    result.issued += 1;
+    result.total += o.faceValue;
+  }
+  result.outcomes.push(...outcomes);
 }

@@ -72,7 +72,13 @@ export function fabricDeployment(): Deployment {
   return {
     chainId: 0n,
     deployedAtBlock: 0,
-    addresses: { registry: NO_ADDRESS, ledger: NO_ADDRESS, receipts: NO_ADDRESS, anchors: NO_ADDRESS },
+    addresses: {
+      registry: NO_ADDRESS,
+      ledger: NO_ADDRESS,
+      receipts: NO_ADDRESS,
+      anchors: NO_ADDRESS,
+      vouchers: NO_ADDRESS,
+    },
   };
 }
 

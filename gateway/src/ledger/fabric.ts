@@ -20,6 +20,16 @@ import { Fields, decodeChaincodeEvents, decodeReply, encodeArg, toAccount, toBig
 import { classifyFabricError, ledgerErrorOf, type FabricPhase } from "./fabric-errors";
 import type { FabricTransport } from "./fabric-transport";
 import {
+  addIssues,
+  presentationOf,
+  redemptionArg,
+  redemptionOf,
+  voucherOf,
+  voucherTermsOf,
+  voucherTotalsOf,
+  type IssueResult,
+} from "./fabric-vouchers";
+import {
   MONTHLY,
   type Account,
   type ActorId,
@@ -51,11 +61,21 @@ import {
   type PayoutRunResult,
   type PayoutState,
   type PoolTransfer,
+  type PresentationRecord,
   type ProgrammeRule,
+  type ProviderCategory,
   type ReceiptAttestation,
   type ReceiptRecord,
+  type RedemptionKey,
+  type RedemptionRecord,
   type SettlementBatch,
   type TxResult,
+  type VoucherLedger,
+  type VoucherPresentation,
+  type VoucherRecord,
+  type VoucherRedemption,
+  type VoucherTerms,
+  type VoucherTotals,
 } from "./ledger";
 
 export interface FabricLedgerOptions {
@@ -91,7 +111,7 @@ interface Context {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const key = (k: PayoutKey) => ({ caseId: k.caseId, eventId: k.eventId, period: k.period });
 
-export class FabricLedger implements Ledger {
+export class FabricLedger implements Ledger, VoucherLedger {
   readonly #settings: Settings;
   readonly #actors = new Map<ActorId, FabricTransport>();
   readonly #reader: FabricTransport;
@@ -493,6 +513,101 @@ export class FabricLedger implements Ledger {
     proof: readonly Bytes32[],
   ): Promise<boolean> {
     return Boolean(await this.#query("verifyInclusion", { sequence, index, recordDigest, proof: [...proof] }));
+  }
+
+  // ---- Vouchers (chaincode/src/vouchers.ts: the voucher book is part of the one chaincode) ---------------------
+
+  async setVoucherTerms(actor: ActorId, programmeId: number, terms: VoucherTerms): Promise<TxResult> {
+    const t = { kind: terms.kind, categories: terms.categories, validity: terms.validity };
+    return this.#tx("setVoucherTerms", actor, { programmeId, terms: t });
+  }
+
+  async setProviderCategory(actor: ActorId, account: Account, category: ProviderCategory): Promise<TxResult> {
+    return this.#tx("setProviderCategory", actor, { account, category });
+  }
+
+  async issueVouchers(actor: ActorId, caseIds: readonly Bytes32[], chunkSize?: number): Promise<IssueResult> {
+    const result: IssueResult = { outcomes: [], issued: 0, total: 0n, transactions: [] };
+    await this.#chunked(
+      "issueVouchers",
+      actor,
+      caseIds,
+      chunkSize ?? this.#settings.payoutChunkSize,
+      (chunk) => ({ caseIds: chunk }),
+      (chunk, tx, reply) => addIssues(result, chunk, tx, reply),
+    );
+    return result;
+  }
+
+  async presentVoucher(actor: ActorId, p: VoucherPresentation): Promise<TxResult> {
+    return this.#tx("presentVoucher", actor, {
+      voucherId: p.voucherId,
+      provider: p.provider,
+      maxAmount: p.maxAmount,
+      expiresAt: p.expiresAt,
+      presentationDigest: p.presentationDigest,
+    });
+  }
+
+  async redeemVoucher(actor: ActorId, r: VoucherRedemption): Promise<TxResult & { index: number; remaining: bigint }> {
+    const arg = { voucherId: r.voucherId, amount: r.amount, invoiceDigest: r.invoiceDigest };
+    const { tx, reply } = await this.#send("redeemVoucher", actor, arg);
+    const f = Fields.of(reply, "redeemVoucher");
+    return { ...tx, index: f.num("index"), remaining: f.big("remaining") };
+  }
+
+  async payRedemptions(actor: ActorId, keys: readonly RedemptionKey[]): Promise<TxResult & { total: bigint }> {
+    const { tx, reply } = await this.#send("payRedemptions", actor, { keys: keys.map(redemptionArg) });
+    return { ...tx, total: Fields.of(reply, "payRedemptions").big("total") };
+  }
+
+  async confirmRedemptionSettlements(
+    actor: ActorId,
+    bankRefDigest: Bytes32,
+    keys: readonly RedemptionKey[],
+  ): Promise<TxResult> {
+    return this.#tx("confirmRedemptionSettlements", actor, { bankRefDigest, keys: keys.map(redemptionArg) });
+  }
+
+  async reportRedemptionFailure(actor: ActorId, k: RedemptionKey, reasonDigest: Bytes32): Promise<TxResult> {
+    return this.#tx("reportRedemptionFailure", actor, { key: redemptionArg(k), reasonDigest });
+  }
+
+  async expireVouchers(
+    actor: ActorId,
+    voucherIds: readonly Bytes32[],
+  ): Promise<TxResult & { expired: number; returned: bigint }> {
+    const { tx, reply } = await this.#send("expireVouchers", actor, { voucherIds: [...voucherIds] });
+    const f = Fields.of(reply, "expireVouchers");
+    return { ...tx, expired: f.num("expired"), returned: f.big("returned") };
+  }
+
+  async voucherTerms(programmeId: number): Promise<VoucherTerms> {
+    return voucherTermsOf(await this.#query("voucherTerms", { programmeId }));
+  }
+
+  async providerCategory(account: Account): Promise<ProviderCategory> {
+    return this.#number("providerCategory", { account }) as Promise<ProviderCategory>;
+  }
+
+  async voucher(voucherId: Bytes32): Promise<VoucherRecord | null> {
+    return voucherOf(await this.#query("voucher", { voucherId }));
+  }
+
+  async presentation(voucherId: Bytes32): Promise<PresentationRecord> {
+    return presentationOf(await this.#query("presentation", { voucherId }));
+  }
+
+  async redemption(k: RedemptionKey): Promise<RedemptionRecord | null> {
+    return redemptionOf(await this.#query("redemption", redemptionArg(k)));
+  }
+
+  async voucherTotals(programmeId: number): Promise<VoucherTotals> {
+    return voucherTotalsOf(await this.#query("voucherTotals", { programmeId }));
+  }
+
+  async voucherEscrow(): Promise<bigint> {
+    return this.#bigint("voucherEscrow", {});
   }
 
   /** The block an anchor was committed in: a chaincode knows its transaction, not its block. */

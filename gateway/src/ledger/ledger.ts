@@ -39,9 +39,19 @@ import type {
   PayoutRunSummary,
   PayoutState,
   PoolTransfer,
+  PresentationRecord,
+  ProviderCategory,
   ReceiptAttestation,
   ReceiptRecord,
+  RedemptionKey,
+  RedemptionRecord,
   SettlementBatch,
+  VoucherIssueOutcome,
+  VoucherPresentation,
+  VoucherRecord,
+  VoucherRedemption,
+  VoucherTerms,
+  VoucherTotals,
 } from "../../../lib/ledger-model";
 import type { LedgerEvent } from "./events";
 
@@ -75,7 +85,7 @@ export interface EventQueryOptions {
 }
 
 /** The ledger, chain-neutral. */
-export interface Ledger {
+export interface Ledger extends VoucherLedger {
   /** The chain account an actor signs as (to register it as an institution). */
   accountOf(actor: ActorId): Account;
   /** The actors whose keys this ledger holds. */
@@ -166,9 +176,58 @@ export interface Ledger {
   // The event stream
   /** The latest block number. */
   blockNumber(): Promise<number>;
-  /** Every event of the four contracts in blocks `fromBlock..toBlock` (default: the latest), in chain order. */
+  /** Every event of the five contracts (four before vouchers) in blocks `fromBlock..toBlock` (default: the latest), in chain order. */
   events(fromBlock: number, toBlock?: number, options?: EventQueryOptions): Promise<LedgerEvent[]>;
 
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/**
+ * Assistance vouchers (救助券), contracts/interfaces/IVoucherBook.sol; on the EVM a fifth contract, the VoucherBook.
+ * Writes follow the {@link Ledger} conventions; {@link Ledger} extends it (both adapters implement it).
+ */
+export interface VoucherLedger {
+  /** Approver in the programme's region; the programme must be of kind `Voucher`. */
+  setVoucherTerms(actor: ActorId, programmeId: number, terms: VoucherTerms): Promise<TxResult>;
+  /** The administrator; `account` must be a registered `Provider` institution. */
+  setProviderCategory(actor: ActorId, account: Account, category: ProviderCategory): Promise<TxResult>;
+  /** Issues the listed cases' vouchers in chunks (anyone may call; the conditions authorise). */
+  issueVouchers(
+    actor: ActorId,
+    caseIds: readonly Bytes32[],
+    chunkSize?: number,
+  ): Promise<{ outcomes: VoucherIssueOutcome[]; issued: number; total: bigint; transactions: TxResult[] }>;
+  /** The gateway's anchorer, for a beneficiary who presented the voucher to `provider`. */
+  presentVoucher(actor: ActorId, presentation: VoucherPresentation): Promise<TxResult>;
+  /** The presented provider. */
+  redeemVoucher(
+    actor: ActorId,
+    redemption: VoucherRedemption,
+  ): Promise<TxResult & { index: number; remaining: bigint }>;
+  /** A finance bureau in scope; one all-or-nothing transaction. */
+  payRedemptions(actor: ActorId, keys: readonly RedemptionKey[]): Promise<TxResult & { total: bigint }>;
+  /** The payment agent; one all-or-nothing transaction. */
+  confirmRedemptionSettlements(
+    actor: ActorId,
+    bankRefDigest: Bytes32,
+    keys: readonly RedemptionKey[],
+  ): Promise<TxResult>;
+  reportRedemptionFailure(actor: ActorId, key: RedemptionKey, reasonDigest: Bytes32): Promise<TxResult>;
+  /** Returns expired vouchers' unused value to their pools (anyone may call). */
+  expireVouchers(
+    actor: ActorId,
+    voucherIds: readonly Bytes32[],
+  ): Promise<TxResult & { expired: number; returned: bigint }>;
+  /** The programme's terms (`kind` None when unset). */
+  voucherTerms(programmeId: number): Promise<VoucherTerms>;
+  providerCategory(account: Account): Promise<ProviderCategory>;
+  /** The voucher, or `null` if there is none. */
+  voucher(voucherId: Bytes32): Promise<VoucherRecord | null>;
+  presentation(voucherId: Bytes32): Promise<PresentationRecord>;
+  /** The redemption, or `null` if there is none. */
+  redemption(key: RedemptionKey): Promise<RedemptionRecord | null>;
+  voucherTotals(programmeId: number): Promise<VoucherTotals>;
+  /** Fen held for vouchers: outstanding value plus redemptions not yet paid. */
+  voucherEscrow(): Promise<bigint>;
 }

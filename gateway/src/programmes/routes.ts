@@ -8,6 +8,8 @@ import type { GatewayContext } from "../context";
 import { type OpenAPIRegistry, body, errors, json } from "../http/openapi";
 import { bytes32, parse, programmeId, regionCode } from "../http/validate";
 import type { ProgrammeRule } from "../ledger";
+import { ApiError } from "../http/errors";
+import { setTerms, termsOf, voucherTermsInput, voucherTermsView } from "../vouchers/terms";
 
 /** The API's names of the programme kinds, indexed by `ProgrammeKind`. */
 export const KIND_NAMES = [
@@ -16,6 +18,7 @@ export const KIND_NAMES = [
   "temporary",
   "medical",
   "disaster",
+  "voucher",
 ] as const satisfies Record<ProgrammeKind, string>;
 const KIND_BY_NAME = Object.fromEntries(KIND_NAMES.map((name, kind) => [name, kind as ProgrammeKind]));
 
@@ -36,11 +39,17 @@ const programmeView = z
     disputeWindow: z.number(),
     exclusionGroup: z.number(),
     ruleVersion: z.string(),
+    voucher: voucherTermsView.nullable().optional().openapi({ description: "voucher programmes: their terms" }),
   })
   .openapi("Programme");
 
-export function programmeJson(programmeId: number, rule: ProgrammeRule) {
+export function programmeJson(
+  programmeId: number,
+  rule: ProgrammeRule,
+  voucher?: ReturnType<typeof voucherTermsView.parse> | null,
+) {
   return {
+    ...(voucher !== undefined ? { voucher } : {}),
     programmeId,
     ...ruleFields(rule),
     kind: KIND_NAMES[rule.kind],
@@ -73,6 +82,7 @@ const newProgramme = z
       .optional(),
     exclusionGroup: z.number().int().min(0).max(255).optional(),
     ruleVersion: bytes32,
+    voucher: voucherTermsInput.optional().openapi({ description: "required for kind voucher, refused for others" }),
   })
   .strict()
   .openapi("NewProgramme");
@@ -90,7 +100,8 @@ export function programmeRoutes(ctx: GatewayContext, registry: OpenAPIRegistry):
     requireInstitution(res);
     const count = await ctx.ledger.programmeCount();
     const rules = await Promise.all(Array.from({ length: count }, (_, i) => ctx.ledger.programme(i + 1)));
-    res.json({ programmes: rules.map((rule, i) => programmeJson(i + 1, rule)) });
+    const terms = await Promise.all(rules.map((rule, i) => termsOf(ctx, i + 1, rule.kind)));
+    res.json({ programmes: rules.map((rule, i) => programmeJson(i + 1, rule, terms[i])) });
   });
 
   const idParam = z.object({ programmeId: z.coerce.number().pipe(programmeId) });
@@ -104,7 +115,8 @@ export function programmeRoutes(ctx: GatewayContext, registry: OpenAPIRegistry):
   r.get("/programmes/:programmeId", async (req, res) => {
     requireInstitution(res);
     const { programmeId: id } = parse(idParam, req.params, "params");
-    res.json(programmeJson(id, await ctx.ledger.programme(id)));
+    const rule = await ctx.ledger.programme(id);
+    res.json(programmeJson(id, rule, await termsOf(ctx, id, rule.kind)));
   });
 
   registry.registerPath({
@@ -118,7 +130,12 @@ export function programmeRoutes(ctx: GatewayContext, registry: OpenAPIRegistry):
     const p = requireInstitution(res, Role.Approver);
     const input = parse(newProgramme, req.body);
     assertInRegion(p, input.region, "the programme's region");
-    const { kind, region, ruleVersion, amount, ...over } = input;
+    if ((input.kind === "voucher") !== (input.voucher !== undefined)) {
+      throw new ApiError("VALIDATION_FAILED", "voucher: required for kind voucher, and only for it", {
+        field: "voucher",
+      });
+    }
+    const { kind, region, ruleVersion, amount, voucher, ...over } = input;
     const rule = programmeRule(KIND_BY_NAME[kind], region, ruleVersion, {
       ...over,
       amount: BigInt(amount),
@@ -131,7 +148,9 @@ export function programmeRoutes(ctx: GatewayContext, registry: OpenAPIRegistry):
       target: String(created.programmeId),
       details: { txHash: created.txHash },
     });
-    res.status(201).json(programmeJson(created.programmeId, await ctx.ledger.programme(created.programmeId)));
+    if (voucher !== undefined) await setTerms(ctx, p, created.programmeId, voucher);
+    const made = await ctx.ledger.programme(created.programmeId);
+    res.status(201).json(programmeJson(created.programmeId, made, await termsOf(ctx, created.programmeId, made.kind)));
   });
   return r;
 }

@@ -6,6 +6,7 @@
 export { type StoreErrorCode, StoreError } from "./errors";
 export * from "./types";
 export * from "./gateway-types";
+export * from "./voucher-types";
 export {
   AUDIT_RETENTION_MIN_DAYS,
   type AnchorsData,

@@ -50,6 +50,7 @@ import type {
   ReceiptRow,
 } from "./gateway-types";
 import type { LeafCursor, ReceiptContent, ScannedEntry, UnqueuedRecord } from "./tables/scan";
+import type { VouchersData } from "./voucher-types";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -331,7 +332,8 @@ export interface StoreData
     CasesData,
     PayoutsData,
     BeneficiaryData,
-    ScanData {}
+    ScanData,
+    VouchersData {}
 
 export interface Store extends StoreData {
   readonly dialect: Dialect;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { build } from "esbuild";
 
 export const WEB_DIR = path.resolve(__dirname, "../../web");
-export const PAGES = ["beneficiary", "auditor", "finance"] as const;
+export const PAGES = ["beneficiary", "auditor", "finance", "provider"] as const;
 export type Page = (typeof PAGES)[number];
 
 let bundles: Promise<Map<Page, string>> | undefined;

@@ -1,8 +1,9 @@
 /**
- * The web pages (網頁) for beneficiaries, auditors and finance bureaus, under /web/. They are static: HTML, one
- * stylesheet and one bundled script per page, and they talk only to the public API (/v1/…) with the credential the
- * user typed (kept in sessionStorage, never in a URL). Every answer carries a strict Content-Security-Policy: only
- * this origin's scripts, styles and API; no inline script, no frames, no forms posted elsewhere.
+ * The web pages (網頁) for beneficiaries, auditors, finance bureaus and voucher providers, under /web/. They are
+ * static: HTML, one stylesheet and one bundled script per page, and they talk only to the public API (/v1/…) with the
+ * credential the user typed (kept in sessionStorage, never in a URL). Every answer carries a strict
+ * Content-Security-Policy: only this origin's scripts, styles and API; no inline script, no frames, no forms posted
+ * elsewhere.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -20,9 +21,13 @@ export const WEB_CSP = [
   "base-uri 'none'",
 ].join("; ");
 
-/** Only the auditor's page may ask for the camera (to scan a receipt's QR code); no page for anything else. */
+/**
+ * Only the auditor's page (to scan a receipt's QR code) and the provider's (to scan a voucher's) may ask for the
+ * camera; no page for anything else.
+ */
+const CAMERA_PAGES = new Set(["/auditor", "/provider"]);
 export const permissionsPolicy = (subpath: string): string =>
-  `camera=${subpath === "/auditor" ? "(self)" : "()"}, microphone=(), geolocation=()`;
+  `camera=${CAMERA_PAGES.has(subpath) ? "(self)" : "()"}, microphone=(), geolocation=()`;
 
 const secure: RequestHandler = (req, res, next) => {
   res.setHeader("Content-Security-Policy", WEB_CSP);

@@ -7,7 +7,7 @@ import { $, details, download, fill, filenameOf, h, table } from "./dom.js";
 import { levelName, yuan } from "./format.js";
 import { failureText, institutionKey, setUpSignIn, verdict } from "./institution.js";
 import { fillProgrammes } from "./programmes.js";
-import { cameraSupported, decodeImage, scanCamera } from "./qr-scan.js";
+import { decodeImage, setUpCameraScanner } from "./qr-scan.js";
 
 const key = institutionKey;
 const mono = (text) => h("span", { className: "mono" }, text ?? "—");
@@ -227,38 +227,12 @@ const NO_CAMERA =
   "沒有可用的攝像頭：請上傳或貼上二維碼圖片 No camera available: upload or paste a picture of the QR code instead";
 
 function setUpScanner() {
-  let scanning = null;
-  const stop = () => scanning?.abort();
-  $("#scan-stop").addEventListener("click", stop);
-  $("#scanner").addEventListener("keydown", (event) => {
-    if (event.key === "Escape") stop();
-  });
-  $("#scan-start").addEventListener("click", async () => {
-    if (scanning) return;
-    if (!cameraSupported()) {
-      scanStatus(NO_CAMERA);
-      return;
-    }
-    scanning = new AbortController();
-    $("#scanner").hidden = false;
-    $("#scan-stop").focus();
-    scanStatus("對準二維碼 Point the camera at the QR code…");
-    let text = null;
-    try {
-      text = await scanCamera($("#scan-video"), scanning.signal);
-      scanStatus(text ? "已讀取二維碼 QR code read from the camera" : "已停止掃描 Scanning stopped");
-    } catch (e) {
-      const refused = e?.name === "NotAllowedError" || e?.name === "SecurityError";
-      scanStatus(refused ? `攝像頭被拒絕 The camera was refused. ${NO_CAMERA}` : NO_CAMERA);
-    } finally {
-      scanning = null;
-      $("#scanner").hidden = true;
-      $("#scan-start").focus(); // the stop button is gone: focus returns to the control that opened the camera
-    }
-    if (text) {
+  setUpCameraScanner({
+    noCamera: NO_CAMERA,
+    onText: async (text) => {
       $("#receipt-text").value = text;
       await verifyText(text);
-    }
+    },
   });
 }
 

@@ -7,6 +7,7 @@ import { ApiFailure, Credential, call, getJson, postJson } from "./api.js";
 import { $, details, download, fill, filenameOf, h } from "./dom.js";
 import { when, yuan } from "./format.js";
 import { STRINGS } from "./beneficiary-strings.js";
+import { voucherView } from "./beneficiary-vouchers.js";
 
 const session = new Credential("relief.beneficiary.session");
 const LANG_KEY = "relief.beneficiary.lang";
@@ -46,6 +47,7 @@ function applyStrings() {
   toggle.lang = lang === "zh" ? "en" : "zh-Hant";
   if (status) say(status.key, status.vars);
   if (!$("#payments").hidden) render();
+  if (!$("#vouchers").hidden) vouchers.render();
 }
 
 function periodText(period) {
@@ -61,6 +63,7 @@ function programmeText(p) {
 
 function showSignIn(message) {
   $("#payments").hidden = true;
+  $("#vouchers").hidden = true;
   $("#signin").hidden = false;
   const error = $("#signin-error");
   error.hidden = !message;
@@ -104,6 +107,7 @@ async function signOut() {
   }
   session.clear();
   shownQr.clear();
+  vouchers.clear();
   showSignIn();
 }
 
@@ -136,6 +140,11 @@ async function showPayments() {
     render();
     say("payments.count", { n: payments.length });
     $("#payments-h").focus();
+    // Then the vouchers; a ledger without vouchers (or a failure) leaves the payments shown and the section hidden.
+    if (await vouchers.load({ quiet: true })) {
+      vouchers.render();
+      $("#vouchers").hidden = false;
+    }
   }
 }
 
@@ -337,6 +346,9 @@ function card(p) {
   return li;
 }
 
+/** The voucher view (beneficiary-vouchers.js), sharing this page's strings, session and error handling. */
+const vouchers = voucherView({ t, guarded, say, session });
+
 function render() {
   const list = $("#payment-list");
   if (payments.length === 0) fill(list, h("li", { className: "card" }, t("payments.none")));
@@ -351,6 +363,12 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#signin-form").addEventListener("submit", signIn);
   $("#signout").addEventListener("click", signOut);
+  $("#vouchers-refresh").addEventListener("click", async () => {
+    if (await vouchers.load()) {
+      vouchers.render();
+      say("vouchers.refreshed");
+    }
+  });
   applyStrings();
   if (session.get()) showPayments();
   else showSignIn();

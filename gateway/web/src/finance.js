@@ -6,6 +6,7 @@ import { $, details, fill, h, table } from "./dom.js";
 import { levelName, parseYuan, yuan } from "./format.js";
 import { failureText, institutionKey, setUpSignIn, verdict } from "./institution.js";
 import { KIND_LABELS, fillProgrammes, programmeLabel } from "./programmes.js";
+import { setUpVouchers, wireVouchers } from "./finance-vouchers.js";
 
 const key = institutionKey;
 let me = null;
@@ -278,17 +279,23 @@ document.addEventListener("DOMContentLoaded", () => {
     me = inst;
     $("#appropriate").hidden = me.region !== "0";
     programmes = (await fillProgrammes([])).filter((p) => p.region === me.region);
-    for (const select of [$("#fund-programme"), $("#run-programme")]) {
+    // Voucher programmes are funded like any other but never paid in payout runs (their cases get vouchers).
+    for (const [select, list] of [
+      [$("#fund-programme"), programmes],
+      [$("#run-programme"), programmes.filter((p) => p.kind !== "voucher")],
+    ]) {
       fill(
         select,
-        programmes.map((p) => h("option", { value: p.programmeId }, programmeLabel(p))),
+        list.map((p) => h("option", { value: p.programmeId }, programmeLabel(p))),
       );
     }
     $("#fund").hidden = programmes.length === 0;
     $("#run").hidden = programmes.length === 0;
     $("#allocate").hidden = me.region.length > 6 || (me.region !== "0" && !me.region.endsWith("00"));
     await showBalances();
+    await setUpVouchers(programmes);
   });
+  wireVouchers();
   $("#refresh-balances").addEventListener("click", showBalances);
   $("#appropriate-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -313,8 +320,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#run-cancel").addEventListener("click", () => $("#run-dialog").close());
   trapFocus($("#run-dialog"));
   // Cancelled (the button or Escape): nothing starts, and focus goes back to the button that opened the dialog.
+  // The close event comes later than close() (Chromium fires it at the next frame, which a busy machine delays past
+  // the next key press): if the dialog is open again by then, the event is the cancelled one's, and the new
+  // confirmation it would drop stays.
   $("#run-dialog").addEventListener("close", () => {
-    if (pending === null) return;
+    if ($("#run-dialog").open || pending === null) return;
     pending = null;
     $("#run-form button[type=submit]").focus();
   });

@@ -11,6 +11,7 @@ export const ROLE_LABELS = {
   approver: "審批 Approver",
   caseworker: "經辦 Caseworker",
   "payment-agent": "代發銀行 Payment agent",
+  provider: "救助券機構 Voucher provider",
 };
 
 /** The error text of a failed call: the API's code, message and field. */

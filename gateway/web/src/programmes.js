@@ -9,6 +9,7 @@ export const KIND_LABELS = {
   temporary: "臨時 temporary",
   medical: "醫療 medical",
   disaster: "災害 disaster",
+  voucher: "救助券 voucher",
 };
 
 export const programmeLabel = (p) => `${p.programmeId} · ${KIND_LABELS[p.kind] ?? p.kind} · ${p.region}`;

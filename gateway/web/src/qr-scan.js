@@ -1,6 +1,7 @@
 // QR codes read in the browser with jsQR (bundled, nothing fetched): from an image the user uploads or pastes (a PNG,
 // JPEG or SVG screenshot of a receipt's QR code) and from the camera, frame by frame, until a code is found.
 import jsQR from "jsqr";
+import { $, fill } from "./dom.js";
 
 // Images are decoded at a size where every module spans a few pixels: small screenshots are enlarged without
 // smoothing (crisp modules), large photos reduced so decoding stays quick.
@@ -80,4 +81,43 @@ export async function scanCamera(video, signal) {
     for (const track of stream.getTracks()) track.stop();
     video.srcObject = null;
   }
+}
+
+/**
+ * Wires a page's camera controls (#scan-start, #scan-stop, #scanner holding #scan-video, #scan-status): the start
+ * button opens the camera, the stop button or Escape closes it, focus returns to the start button, and a code read
+ * is handed to `onText`. `noCamera` is the status shown when there is no camera or it is refused.
+ */
+export function setUpCameraScanner({ noCamera, onText }) {
+  const status = (text) => fill($("#scan-status"), text);
+  let scanning = null;
+  const stop = () => scanning?.abort();
+  $("#scan-stop").addEventListener("click", stop);
+  $("#scanner").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") stop();
+  });
+  $("#scan-start").addEventListener("click", async () => {
+    if (scanning) return;
+    if (!cameraSupported()) {
+      status(noCamera);
+      return;
+    }
+    scanning = new AbortController();
+    $("#scanner").hidden = false;
+    $("#scan-stop").focus();
+    status("對準二維碼 Point the camera at the QR code…");
+    let text = null;
+    try {
+      text = await scanCamera($("#scan-video"), scanning.signal);
+      status(text ? "已讀取二維碼 QR code read from the camera" : "已停止掃描 Scanning stopped");
+    } catch (e) {
+      const refused = e?.name === "NotAllowedError" || e?.name === "SecurityError";
+      status(refused ? `攝像頭被拒絕 The camera was refused. ${noCamera}` : noCamera);
+    } finally {
+      scanning = null;
+      $("#scanner").hidden = true;
+      $("#scan-start").focus(); // the stop button is gone: focus returns to the control that opened the camera
+    }
+    if (text) await onText(text);
+  });
 }

@@ -12,6 +12,7 @@ const ARTIFACTS: Record<LedgerContract, string> = {
   ledger: "ReliefLedger",
   receipts: "ReceiptBook",
   anchors: "AnchorLog",
+  vouchers: "VoucherBook",
 };
 
 type AbiItem = { type: string; name?: string; inputs?: Array<{ name: string; type: string; indexed?: boolean }> };
@@ -29,7 +30,7 @@ function interfaces(items: Record<LedgerContract, AbiItem[]>): Record<LedgerCont
 }
 
 describe("ledger event schema and EVM codec", function () {
-  it("event schema: matches every event of the four compiled contracts, field for field", function () {
+  it("event schema: matches every event of the five compiled contracts, field for field", function () {
     expect(() => checkEventSchema(interfaces(abis()))).not.to.throw();
     expect(EVENT_CONTRACT.RecordsAnchored).to.equal("anchors");
     expect(Object.keys(EVENT_FIELDS.ledger)).to.include("PayoutSkipped");

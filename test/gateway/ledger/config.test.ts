@@ -16,6 +16,7 @@ const ADDRESSES = {
   ledger: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
   receipts: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
   anchors: "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9",
+  vouchers: "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9",
 };
 
 describe("ledger configuration", function () {
@@ -115,6 +116,16 @@ describe("ledger configuration", function () {
     expect(() => loadLedgerConfig({ RELIEF_DEPLOYMENT_FILE: file }, dir)).to.throw(
       LedgerConfigError,
       /addresses.anchors/,
+    );
+  });
+
+  it("refused at start-up: a deployment file from before the voucher book, with a message that says to redeploy", function () {
+    const { vouchers: _, ...old } = ADDRESSES;
+    const file = write("old.json", JSON.stringify({ chainId: 1, addresses: old }));
+
+    expect(() => loadLedgerConfig({ RELIEF_DEPLOYMENT_FILE: file }, dir)).to.throw(
+      LedgerConfigError,
+      /addresses.vouchers is missing.*redeploy/,
     );
   });
 });

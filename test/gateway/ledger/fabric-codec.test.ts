@@ -22,6 +22,9 @@ const valueOf: Record<FieldKind, fc.Arbitrary<unknown>> = {
   skipReason: fc.integer({ min: 0, max: 11 }),
   receiptSource: fc.integer({ min: 0, max: 2 }),
   disputeOutcome: fc.integer({ min: 0, max: 3 }),
+  voucherKind: fc.integer({ min: 0, max: 3 }),
+  providerCategory: fc.integer({ min: 0, max: 4 }),
+  voucherFundsMove: fc.integer({ min: 0, max: 3 }),
 };
 
 const SCHEMA: Record<string, Record<string, FieldKind>> = Object.assign({}, ...Object.values(EVENT_FIELDS));

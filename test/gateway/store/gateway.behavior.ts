@@ -162,7 +162,7 @@ export function describeGatewayTables(
           { id: "Upper-Case" },
           { id: "" },
           { role: 0 },
-          { role: 9 },
+          { role: 10 },
           { account: secret },
           { account: "0x" + "ab".repeat(19) },
           { regionCode: -1 },

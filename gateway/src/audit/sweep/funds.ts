@@ -10,21 +10,28 @@
  *   (its rebuilt balance went negative, at the transaction that did it); a failure that returned a different amount
  *   than the payout had paid; a run whose `PayoutRunExecuted` total differs from its payouts; a programme-period
  *   whose failures and settlements exceed what was paid, or whose clawbacks exceed what was settled; and, on the
- *   chain's own views, `appropriated ≠ Σ region balances + Σ pools + paid out` or `Σ programmePaidOut ≠ paid out`.
+ *   chain's own views, `appropriated ≠ Σ region balances + Σ pools + voucher escrow + paid out` or
+ *   `Σ programmePaidOut ≠ paid out`.
  * - `balance-mismatch` when a rebuilt figure differs from the chain's view of it: `regionBalance`, `poolBalance`,
  *   `programmePaidOut` and `fundTotals`, naming the region or programme and the last transaction that touched it.
+ *
+ * Vouchers (救助券) move money by `VoucherFundsMoved` alone: Issue takes it from the pool into the voucher escrow,
+ * Expire gives it back, Pay moves it from the escrow to paid out (a provider's settlement), Fail back again. The
+ * voucher books themselves (issued = redeemed + expired + outstanding) are ./vouchers.ts's.
  *
  * Conservation is computed over everything; the scope (region subtree, programme, period) only filters what is
  * listed and reported.
  */
 import { contains, levelOf } from "../../../../lib/regions";
 import { periodAt } from "../../../../lib/periods";
+import { VoucherFundsMove } from "../../../../lib/vouchers";
 import { MONTHLY, type FundTotals, type Ledger, type LedgerEvent } from "../../ledger";
 import { CaseIndex, grown } from "./events";
 import type { SweepException, SweepScope } from "./types";
 
 /** The chain's views the rebuilt figures are compared with (any {@link Ledger}, or a stub in tests). */
-export type FundViews = Pick<Ledger, "regionBalance" | "poolBalance" | "programmePaidOut" | "fundTotals">;
+export type FundViews = Pick<Ledger, "regionBalance" | "poolBalance" | "programmePaidOut" | "fundTotals"> &
+  Partial<Pick<Ledger, "voucherEscrow">>;
 
 export type FundFlowType =
   | "appropriation"
@@ -34,12 +41,16 @@ export type FundFlowType =
   | "programme-defunding"
   | "payout"
   | "failure"
-  | "clawback";
+  | "clawback"
+  | "voucher-issue"
+  | "voucher-expiry"
+  | "voucher-payment"
+  | "voucher-failure";
 
 /** Movements of one type between two places, summed. */
 export interface FundFlow {
   type: FundFlowType;
-  /** A region code, `pool:<programmeId>`, `appropriation` (new money) or `paid-out`. */
+  /** A region code, `pool:<programmeId>`, `appropriation` (new money), `voucher-escrow` or `paid-out`. */
   from: string;
   to: string;
   programmeId: number | null;
@@ -88,10 +99,16 @@ export interface PoolSummary {
   paidOut: bigint;
   failed: bigint;
   clawedBack: bigint;
-  /** `funded − defunded − paidOut + failed + clawedBack`. */
+  /** Into the voucher escrow when vouchers were issued, and back when they expired. */
+  vouchersIssued: bigint;
+  vouchersExpired: bigint;
+  /** Paid to providers for redemptions, and returned to the escrow when a provider's bank failed. */
+  redemptionsPaid: bigint;
+  redemptionsFailed: bigint;
+  /** `funded − defunded − paidOut + failed + clawedBack − vouchersIssued + vouchersExpired`. */
   balance: bigint;
   chainBalance: bigint;
-  /** `paidOut − failed − clawedBack`, rebuilt, and the chain's `programmePaidOut`. */
+  /** `paidOut − failed − clawedBack + redemptionsPaid − redemptionsFailed`, rebuilt, and `programmePaidOut`. */
   netPaidOut: bigint;
   chainPaidOut: bigint;
   lastTxHash?: string;
@@ -117,14 +134,17 @@ export interface PeriodSummary {
 
 export interface FundTotalsSummary {
   appropriated: bigint;
-  /** Σ region balances + Σ pool balances, rebuilt. */
+  /** Σ region balances + Σ pool balances + the voucher escrow, rebuilt. */
   held: bigint;
+  /** The voucher escrow, rebuilt, and the chain's `voucherEscrow` (0 on a ledger without vouchers). */
+  voucherEscrow: bigint;
+  chainVoucherEscrow: bigint;
   /** Paid out net of failures and clawbacks, rebuilt. */
   paidOut: bigint;
   /** `appropriated = held + paidOut` for the rebuilt figures. */
   holds: boolean;
   chain: FundTotals;
-  /** `appropriated = Σ regionBalance + Σ poolBalance + paidOut` on the chain's views. */
+  /** `appropriated = Σ regionBalance + Σ poolBalance + voucherEscrow + paidOut` on the chain's views. */
   chainHolds: boolean;
 }
 
@@ -170,6 +190,10 @@ interface PoolTally extends Touch {
   paidOut: bigint;
   failed: bigint;
   clawedBack: bigint;
+  vouchersIssued: bigint;
+  vouchersExpired: bigint;
+  redemptionsPaid: bigint;
+  redemptionsFailed: bigint;
   balance: bigint;
   negative: boolean;
 }
@@ -195,6 +219,7 @@ export class FundsCheck {
   #paidOut = 0n;
   #failed = 0n;
   #clawedBack = 0n;
+  #voucherEscrow = 0n;
   readonly #regions = new Map<bigint, RegionTally>();
   readonly #pools = new Map<number, PoolTally>();
   /** Every programme-period, for the books. */
@@ -391,7 +416,42 @@ export class FundsCheck {
         this.#flow(e, "clawback", "paid-out", `pool:${programmeId}`, programmeId, amount, [p.region]);
         break;
       }
+      case "VoucherFundsMoved":
+        this.#voucherMove(e, e.args.programmeId, e.args.move, e.args.amount);
+        break;
       default:
+        break;
+    }
+  }
+
+  #voucherMove(e: LedgerEvent, programmeId: number, move: VoucherFundsMove, amount: bigint): void {
+    const p = this.#pool(programmeId, e);
+    const pool = `pool:${programmeId}`;
+    switch (move) {
+      case VoucherFundsMove.Issue:
+        p.vouchersIssued += amount;
+        p.balance -= amount;
+        this.#voucherEscrow += amount;
+        this.#checkPool(programmeId, p, e);
+        this.#flow(e, "voucher-issue", pool, "voucher-escrow", programmeId, amount, [p.region]);
+        break;
+      case VoucherFundsMove.Expire:
+        p.vouchersExpired += amount;
+        p.balance += amount;
+        this.#voucherEscrow -= amount;
+        this.#flow(e, "voucher-expiry", "voucher-escrow", pool, programmeId, amount, [p.region]);
+        break;
+      case VoucherFundsMove.Pay:
+        p.redemptionsPaid += amount;
+        this.#paidOut += amount;
+        this.#voucherEscrow -= amount;
+        this.#flow(e, "voucher-payment", "voucher-escrow", "paid-out", programmeId, amount, [p.region]);
+        break;
+      case VoucherFundsMove.Fail:
+        p.redemptionsFailed += amount;
+        this.#failed += amount;
+        this.#voucherEscrow += amount;
+        this.#flow(e, "voucher-failure", "paid-out", "voucher-escrow", programmeId, amount, [p.region]);
         break;
     }
   }
@@ -441,6 +501,7 @@ export class FundsCheck {
       paidOut: await views.programmePaidOut(id),
     }));
     const chain = await views.fundTotals();
+    const chainEscrow = views.voucherEscrow ? await views.voucherEscrow() : 0n;
 
     const regions: RegionSummary[] = regionCodes.map((region, k) => {
       const t = this.#regions.get(region)!;
@@ -482,9 +543,13 @@ export class FundsCheck {
         paidOut: t.paidOut,
         failed: t.failed,
         clawedBack: t.clawedBack,
-        balance: t.funded - t.defunded - t.paidOut + t.failed + t.clawedBack,
+        vouchersIssued: t.vouchersIssued,
+        vouchersExpired: t.vouchersExpired,
+        redemptionsPaid: t.redemptionsPaid,
+        redemptionsFailed: t.redemptionsFailed,
+        balance: t.funded - t.defunded - t.paidOut + t.failed + t.clawedBack - t.vouchersIssued + t.vouchersExpired,
         chainBalance: chainPools[k].balance,
-        netPaidOut: t.paidOut - t.failed - t.clawedBack,
+        netPaidOut: t.paidOut - t.failed - t.clawedBack + t.redemptionsPaid - t.redemptionsFailed,
         chainPaidOut: chainPools[k].paidOut,
         lastTxHash: t.lastTxHash,
         lastBlockNumber: t.lastBlockNumber,
@@ -529,12 +594,16 @@ export class FundsCheck {
     }
 
     const netPaid = this.#paidOut - this.#failed - this.#clawedBack;
-    const held = regions.reduce((s, r) => s + r.balance, 0n) + pools.reduce((s, p) => s + p.balance, 0n);
-    const chainHeld = chainRegions.reduce((s, b) => s + b, 0n) + chainPools.reduce((s, p) => s + p.balance, 0n);
+    const held =
+      regions.reduce((s, r) => s + r.balance, 0n) + pools.reduce((s, p) => s + p.balance, 0n) + this.#voucherEscrow;
+    const chainHeld =
+      chainRegions.reduce((s, b) => s + b, 0n) + chainPools.reduce((s, p) => s + p.balance, 0n) + chainEscrow;
     const chainProgrammesPaid = chainPools.reduce((s, p) => s + p.paidOut, 0n);
     const totals: FundTotalsSummary = {
       appropriated: this.#appropriated,
       held,
+      voucherEscrow: this.#voucherEscrow,
+      chainVoucherEscrow: chainEscrow,
       paidOut: netPaid,
       holds: this.#appropriated === held + netPaid,
       chain,
@@ -554,7 +623,7 @@ export class FundsCheck {
       if (chain.appropriated !== chainHeld + chain.paidOut) {
         global(
           "conservation-broken",
-          `the chain holds ${chainHeld} fen in regions and pools and paid out ${chain.paidOut} fen ` +
+          `the chain holds ${chainHeld} fen in regions, pools and voucher escrow and paid out ${chain.paidOut} fen ` +
             `of ${chain.appropriated} fen appropriated`,
         );
       }
@@ -660,6 +729,10 @@ export class FundsCheck {
         paidOut: 0n,
         failed: 0n,
         clawedBack: 0n,
+        vouchersIssued: 0n,
+        vouchersExpired: 0n,
+        redemptionsPaid: 0n,
+        redemptionsFailed: 0n,
         balance: 0n,
         negative: false,
       };

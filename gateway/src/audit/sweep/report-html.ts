@@ -27,6 +27,8 @@ const STAGE_LABELS: Record<FundStage["stage"], string> = {
   county: "撥至縣 To counties",
   pools: "項目資金池 Programme pools",
   paid: "發放 Paid out",
+  vouchers: "救助券發行 Vouchers issued",
+  "redemptions-paid": "兌付機構 Redemptions paid",
   settled: "到賬 Settled",
   failed: "退回 Failed",
   "clawed-back": "追回 Clawed back",
@@ -43,6 +45,9 @@ const KIND_LABELS: Record<ExceptionKind, string> = {
   "anchoring-overdue": "錨定逾時 Anchoring overdue",
   "conservation-broken": "資金不守恆 Conservation broken",
   "balance-mismatch": "餘額不符 Balance mismatch",
+  "voucher-conservation-broken": "救助券不守恆 Voucher books broken",
+  "voucher-remaining-mismatch": "券面餘額不符 Voucher remaining mismatch",
+  "redemption-after-expiry": "過期兌付 Redemption after expiry",
   "payout-without-approval": "未經審批發放 Payout without approval",
   "payout-while-suspended": "暫停期間發放 Payout while suspended",
   "payout-after-exit": "退出後發放 Payout after exit",
@@ -290,6 +295,33 @@ export function renderSweepHtml(report: SweepReport): string {
       ok(p.holds),
     ]),
   );
+  const voucherBooks = table(
+    [
+      "項目 Programme",
+      "地區 Region",
+      "張數 Vouchers",
+      "發行 Issued",
+      "兌付 Redeemed",
+      "過期 Expired",
+      "未用 Outstanding",
+      "已付機構 Paid",
+      "應付機構 Owed",
+      "核對 Check",
+    ],
+    report.vouchers.programmes.map((p) => [
+      td(p.programmeId),
+      td(p.region ?? ""),
+      num(p.vouchers),
+      num(yuan(p.issued)),
+      num(yuan(p.redeemed)),
+      num(yuan(p.expired)),
+      num(yuan(p.outstanding)),
+      num(yuan(p.paid)),
+      num(yuan(p.unpaid)),
+      ok(p.holds),
+    ]),
+    "vouchers",
+  );
   const months = table(
     ["期間 Period", "項目 Programme", "發放 Paid", "金額 Amount", "到賬 Settled", "退回 Failed", "未結 Outstanding"],
     report.payoutsPerMonth.map((p) => [
@@ -336,7 +368,7 @@ export function renderSweepHtml(report: SweepReport): string {
 收據 receipts ${e(report.chain.contracts.receipts)} · 錨定 anchors ${e(report.chain.contracts.anchors)}</p>
 <div class="verdict ${verdictClass}">結論 Verdict: ${e(verdictText)}</div>
 <p class="meta">資金守恆 Conservation: ${cons.holds ? "✓ 成立 holds" : "✗ 不成立 broken"} ·
-撥款 Appropriated ${e(yuan(cons.appropriated))} = 留存 Held ${e(yuan(cons.held))} + 已發放 Paid out ${e(yuan(cons.paidOut))}</p>
+撥款 Appropriated ${e(yuan(cons.appropriated))} = 留存 Held ${e(yuan(cons.held))} (含救助券託管 incl. voucher escrow ${e(yuan(cons.voucherEscrow))}) + 已發放 Paid out ${e(yuan(cons.paidOut))}</p>
 <div class="counts">${counts}</div>
 </header>
 
@@ -358,6 +390,15 @@ ${months}
 ${levels}
 <h2>項目資金池 Programme pools</h2>
 ${pools}
+</section>
+
+<section>
+<h2>救助券 Vouchers (發行 issued = 兌付 redeemed + 過期 expired + 未用 outstanding)</h2>
+<p class="meta">${report.vouchers.holds ? "✓ 成立 holds" : "✗ 不成立 broken"} · 券 ${e(report.vouchers.vouchers)} ·
+兌付筆數 Redemptions ${e(report.vouchers.redemptions)} · 託管 Escrow ${e(yuan(report.vouchers.escrow))}${
+    report.vouchers.chainEscrow === null ? "" : ` (鏈上 on chain ${e(yuan(report.vouchers.chainEscrow))})`
+  }</p>
+${voucherBooks}
 </section>
 
 <section>

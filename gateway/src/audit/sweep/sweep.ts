@@ -5,7 +5,9 @@
  *    root its anchor has on chain, page by page from the store, anchor by anchor from the chain.
  * 2. One pass over the chain's events, from the deployment's block to the block that was the latest when the sweep
  *    started (a fixed snapshot), feeding the fund check (./funds.ts) and the lifecycle check (./lifecycle.ts) together,
- *    span by span (./events.ts); they share one case index.
+ *    span by span (./events.ts); they share one case index. The pass runs alongside step 1 (whose hashing is in
+ *    worker threads on SQLite, ./anchor-pool.ts); their exceptions are listed in the same order as if one ran after
+ *    the other.
  * 3. The fund check compares its rebuilt figures with the chain's views; the lifecycle check judges what is late at
  *    chain time (the snapshot block's timestamp), with each programme's dispute window from the chain.
  *
@@ -24,6 +26,7 @@ import { type FundFlow, FundsCheck, type FundsResult } from "./funds";
 import { DEFAULT_SETTLEMENT_DEADLINE, LifecycleCheck, disputeWindows } from "./lifecycle";
 import { type RecordsCheckSource, type RecordsSummary, checkRecords } from "./records";
 import type { ExceptionKind, ProgressListener, SweepException, SweepProgress, SweepScope } from "./types";
+import { VouchersCheck, type VouchersResult } from "./vouchers";
 
 export const SWEEP_REPORT_FORMAT = "relief-sweep-report-v1";
 /** Exceptions listed in a report unless the caller says otherwise; beyond that they are only counted. */
@@ -44,6 +47,8 @@ export interface SweepSource {
     | "programmePaidOut"
     | "fundTotals"
     | "programme"
+    | "voucherTotals"
+    | "voucherEscrow"
   >;
   deployment: Deployment;
   /** The chain's JSON-RPC endpoint, to read the snapshot block's timestamp (chain time). */
@@ -66,6 +71,8 @@ export interface SweepOptions {
   pendingWarningMs?: number;
   maxExceptions?: number;
   signal?: AbortSignal;
+  /** Worker threads of the records check (see `RecordsCheckOptions.threads`; default: by the store's size). */
+  threads?: number;
 }
 
 export interface CountAmountJson {
@@ -75,7 +82,18 @@ export interface CountAmountJson {
 
 /** One stage of the fund flow, from central appropriation down to what beneficiaries' banks settled. */
 export interface FundStage {
-  stage: "appropriated" | "province" | "city" | "county" | "pools" | "paid" | "settled" | "failed" | "clawed-back";
+  stage:
+    | "appropriated"
+    | "province"
+    | "city"
+    | "county"
+    | "pools"
+    | "paid"
+    | "vouchers"
+    | "redemptions-paid"
+    | "settled"
+    | "failed"
+    | "clawed-back";
   count: number;
   amount: string;
 }
@@ -105,6 +123,8 @@ export interface SweepReport {
     events: number;
     cases: number;
     payouts: number;
+    vouchers: number;
+    redemptions: number;
   };
   fundFlow: { stages: FundStage[]; returned: CountAmountJson; defunded: CountAmountJson; flows: FundFlowJson[] };
   levels: {
@@ -124,10 +144,35 @@ export interface SweepReport {
     paidOut: string;
     failed: string;
     clawedBack: string;
+    vouchersIssued: string;
+    vouchersExpired: string;
+    redemptionsPaid: string;
+    redemptionsFailed: string;
     balance: string;
     chainBalance: string;
     holds: boolean;
   }[];
+  /** The voucher books (救助券): per programme, issued = redeemed + expired + outstanding; owed = redeemed − paid. */
+  vouchers: {
+    holds: boolean;
+    vouchers: number;
+    redemptions: number;
+    /** Σ outstanding + Σ owed to providers, rebuilt, and the chain's `voucherEscrow`. */
+    escrow: string;
+    chainEscrow: string | null;
+    programmes: {
+      programmeId: number;
+      region: string | null;
+      vouchers: number;
+      issued: string;
+      redeemed: string;
+      expired: string;
+      outstanding: string;
+      paid: string;
+      unpaid: string;
+      holds: boolean;
+    }[];
+  };
   payoutsPerMonth: {
     programmeId: number;
     period: string;
@@ -142,6 +187,8 @@ export interface SweepReport {
     holds: boolean;
     appropriated: string;
     held: string;
+    /** Part of `held`: voucher value outstanding or owed to providers. */
+    voucherEscrow: string;
     paidOut: string;
     rebuiltHolds: boolean;
     chainHolds: boolean;
@@ -161,7 +208,7 @@ export interface FundFlowJson extends Omit<FundFlow, "amount"> {
   amount: string;
 }
 
-/** The order kinds are listed in (types.ts's order: records, funds, lifecycle). */
+/** The order kinds are listed in (types.ts's order: records, funds, vouchers, lifecycle). */
 const KIND_ORDER: readonly ExceptionKind[] = [
   "record-modified",
   "record-deleted",
@@ -173,6 +220,9 @@ const KIND_ORDER: readonly ExceptionKind[] = [
   "anchoring-overdue",
   "conservation-broken",
   "balance-mismatch",
+  "voucher-conservation-broken",
+  "voucher-remaining-mismatch",
+  "redemption-after-expiry",
   "payout-without-approval",
   "payout-while-suspended",
   "payout-after-exit",
@@ -266,26 +316,21 @@ export async function runSweep(
   const fromBlock = source.deployment.deployedAtBlock;
   const toBlock = await source.ledger.blockNumber();
 
-  // 1. Records against anchors.
-  const records = checkRecords({ store: source.store, ledger: source.ledger, now: clock }, scope, {
-    onProgress: options.onProgress,
-    pendingWarningMs: options.pendingWarningMs,
-    signal: options.signal,
-  });
-  let summary: RecordsSummary;
-  for (;;) {
-    const step = await records.next();
-    if (step.done) {
-      summary = step.value;
-      break;
-    }
-    list.add(step.value);
-  }
-
-  // 2. One pass over the events for the fund and lifecycle checks.
+  // 2, started first: one pass over the events for the fund and lifecycle checks. It runs alongside the records
+  // check (network reads while records are hashed, in worker threads or between pages); its progress is held back
+  // until the records check is done, so that phases are reported one after the other.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let recordsDone = false;
+  let heldProgress: SweepProgress | undefined;
+  const eventsProgress = (p: SweepProgress) => {
+    if (recordsDone) progress(p);
+    else heldProgress = p;
+  };
   const cases = new CaseIndex();
   const funds = new FundsCheck({ scope, cases });
   const lifecycle = new LifecycleCheck({ scope, cases });
+  const vouchers = new VouchersCheck({ scope });
   let latestEventTime: number | undefined;
   const clockWatch = {
     consume(e: { timestamp?: number }) {
@@ -294,21 +339,49 @@ export async function runSweep(
       }
     },
   };
-  const events = await feed(
+  const eventsPass = feed(
     eventSpans(source.ledger, {
       fromBlock,
       toBlock,
       span: options.span,
-      onProgress: options.onProgress,
+      onProgress: eventsProgress,
       phase: "funds",
-      signal: options.signal,
+      signal,
     }),
-    [funds, lifecycle, clockWatch],
+    [funds, lifecycle, vouchers, clockWatch],
   );
+  // Awaited below; a failure while the records check still runs must not become an unhandled rejection.
+  eventsPass.catch(() => undefined);
+
+  // 1. Records against anchors.
+  let summary: RecordsSummary;
+  try {
+    const records = checkRecords({ store: source.store, ledger: source.ledger, now: clock }, scope, {
+      onProgress: options.onProgress,
+      pendingWarningMs: options.pendingWarningMs,
+      signal: options.signal,
+      threads: options.threads,
+    });
+    for (;;) {
+      const step = await records.next();
+      if (step.done) {
+        summary = step.value;
+        break;
+      }
+      list.add(step.value);
+    }
+  } catch (error) {
+    stop.abort(error);
+    throw error;
+  }
+  recordsDone = true;
+  if (heldProgress) progress(heldProgress);
+  const events = await eventsPass;
 
   // 3. Views, chain time, and what is late.
   progress({ phase: "lifecycle", done: 0 });
   const fundsResult = await funds.finish(source.ledger);
+  const vouchersResult = await vouchers.finish(source.ledger);
   let now = options.now;
   if (now === undefined) {
     const read = source.blockTimestamp ?? (source.rpcUrl ? (n: number) => rpcBlockTimestamp(source.rpcUrl!, n) : null);
@@ -321,6 +394,7 @@ export async function runSweep(
     disputeWindowSeconds: windows,
   });
   for (const e of fundsResult.exceptions) list.add(e);
+  for (const e of vouchersResult.exceptions) list.add(e);
   for (const e of lifecycleExceptions) list.add(e);
   progress({ phase: "lifecycle", done: 1, total: 1 });
 
@@ -355,6 +429,8 @@ export async function runSweep(
       events,
       cases: cases.size,
       payouts: fundsResult.periods.reduce((n, p) => n + p.paid.count, 0),
+      vouchers: vouchersResult.vouchers,
+      redemptions: vouchersResult.redemptions,
     },
     fundFlow: fundFlow(fundsResult),
     levels: fundsResult.levels.map((l) => ({
@@ -374,6 +450,10 @@ export async function runSweep(
       paidOut: amount(p.paidOut),
       failed: amount(p.failed),
       clawedBack: amount(p.clawedBack),
+      vouchersIssued: amount(p.vouchersIssued),
+      vouchersExpired: amount(p.vouchersExpired),
+      redemptionsPaid: amount(p.redemptionsPaid),
+      redemptionsFailed: amount(p.redemptionsFailed),
       balance: amount(p.balance),
       chainBalance: amount(p.chainBalance),
       holds: p.balance === p.chainBalance && p.netPaidOut === p.chainPaidOut,
@@ -387,6 +467,7 @@ export async function runSweep(
       clawedBack: countAmount(p.clawedBack),
       outstanding: countAmount(p.outstanding),
     })),
+    vouchers: voucherBooks(vouchersResult),
     conservation: conservation(fundsResult),
     exceptionCounts: list.counts,
     exceptionsTruncated: list.truncated,
@@ -410,12 +491,35 @@ function conservation(r: FundsResult): SweepReport["conservation"] {
     holds: t.holds && t.chainHolds && levelsHold && poolsHold && !broken,
     appropriated: amount(t.appropriated),
     held: amount(t.held),
+    voucherEscrow: amount(t.voucherEscrow),
     paidOut: amount(t.paidOut),
     rebuiltHolds: t.holds,
     chainHolds: t.chainHolds,
     levelsHold,
     poolsHold,
     chain: { appropriated: amount(t.chain.appropriated), held: amount(t.chain.held), paidOut: amount(t.chain.paidOut) },
+  };
+}
+
+function voucherBooks(r: VouchersResult): SweepReport["vouchers"] {
+  return {
+    holds: r.holds,
+    vouchers: r.vouchers,
+    redemptions: r.redemptions,
+    escrow: amount(r.escrow),
+    chainEscrow: r.chainEscrow === undefined ? null : amount(r.chainEscrow),
+    programmes: r.programmes.map((p) => ({
+      programmeId: p.programmeId,
+      region: p.region === null ? null : p.region.toString(),
+      vouchers: p.vouchers,
+      issued: amount(p.issued),
+      redeemed: amount(p.redeemed),
+      expired: amount(p.expired),
+      outstanding: amount(p.outstanding),
+      paid: amount(p.paid),
+      unpaid: amount(p.unpaid),
+      holds: p.holds,
+    })),
   };
 }
 
@@ -429,6 +533,8 @@ function fundFlow(r: FundsResult): SweepReport["fundFlow"] {
     county: stage(),
     pools: stage(),
     paid: stage(),
+    vouchers: stage(),
+    "redemptions-paid": stage(),
     failed: stage(),
     "clawed-back": stage(),
   };
@@ -468,6 +574,15 @@ function fundFlow(r: FundsResult): SweepReport["fundFlow"] {
       case "clawback":
         bump(s["clawed-back"], f);
         break;
+      case "voucher-issue":
+        bump(s.vouchers, f);
+        break;
+      case "voucher-payment":
+        bump(s["redemptions-paid"], f);
+        break;
+      // Expiries return to the pools; a provider's failed settlement returns to the escrow (listed in flows).
+      default:
+        break;
     }
   }
   // Settlements move no money: counted from the programme-periods.
@@ -483,6 +598,8 @@ function fundFlow(r: FundsResult): SweepReport["fundFlow"] {
     { stage: "county", ...countAmount(s.county) },
     { stage: "pools", ...countAmount(s.pools) },
     { stage: "paid", ...countAmount(s.paid) },
+    { stage: "vouchers", ...countAmount(s.vouchers) },
+    { stage: "redemptions-paid", ...countAmount(s["redemptions-paid"]) },
     { stage: "settled", ...countAmount(settled) },
     { stage: "failed", ...countAmount(s.failed) },
     { stage: "clawed-back", ...countAmount(s["clawed-back"]) },

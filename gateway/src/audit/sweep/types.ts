@@ -1,6 +1,6 @@
 /**
- * The audit sweep's vocabulary, shared by its three checks (records against anchors, the fund trail, the lifecycle of
- * cases and payouts), its report and the offline verifier. An exception names what is wrong, where (case, record,
+ * The audit sweep's vocabulary, shared by its four checks (records against anchors, the fund trail, the voucher
+ * books, the lifecycle of cases and payouts), its report and the offline verifier. An exception names what is wrong, where (case, record,
  * payout, anchor) and the chain transaction that proves it; it never carries personal data.
  */
 
@@ -28,6 +28,10 @@ export type ExceptionKind =
   // funds
   | "conservation-broken"
   | "balance-mismatch"
+  // vouchers (./vouchers.ts)
+  | "voucher-conservation-broken"
+  | "voucher-remaining-mismatch"
+  | "redemption-after-expiry"
   // lifecycle
   | "payout-without-approval"
   | "payout-while-suspended"

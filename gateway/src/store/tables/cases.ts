@@ -12,7 +12,7 @@ import { Where } from "./where";
 const COLUMNS =
   "case_id, programme_id, region_code, pseudonym, submitter, application_record_id, status, created_at, updated_at";
 
-function toCase(row: Row): CaseIndexRow {
+export function toCase(row: Row): CaseIndexRow {
   return {
     caseId: toText(row.case_id),
     programmeId: toInt(row.programme_id),

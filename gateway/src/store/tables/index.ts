@@ -13,6 +13,7 @@ import { payoutsData } from "./payouts";
 import { recordKeysData } from "./record-keys";
 import { recordsData } from "./records";
 import { scanData } from "./scan";
+import { vouchersData } from "./vouchers";
 
 export type { DataContext } from "./context";
 
@@ -30,6 +31,7 @@ export function createData(ctx: DataContext): StoreData {
     ...payoutsData(ctx),
     ...beneficiaryData(ctx),
     ...scanData(ctx),
+    ...vouchersData(ctx),
   };
 }
 
@@ -49,4 +51,7 @@ export const MULTI_STATEMENT: ReadonlySet<keyof StoreData> = new Set<keyof Store
   "confirmAnchor",
   "abandonAnchor",
   "putPayouts",
+  "putVouchers",
+  "putVoucherCode",
+  "undoRedemption",
 ]);

@@ -59,7 +59,7 @@ function checkAccount(value: unknown, name: string): string {
 
 function checkRole(value: unknown): number {
   const role = checkInt(value, "role", 1);
-  invariant(role <= Role.Keeper, "INVALID_ARGUMENT", `role must be from 1 to ${Role.Keeper}`);
+  invariant(role <= Role.Provider, "INVALID_ARGUMENT", `role must be from 1 to ${Role.Provider}`);
   return role;
 }
 
