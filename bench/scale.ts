@@ -56,7 +56,8 @@ import {
 import { RESULTS_DIR, fmt, machine, table, writeJson, writeSection } from "./report";
 
 const SIZES = (process.env.RELIEF_SCALE_SIZES ?? "1000,10000").split(",").map((s) => Number(s.replace(/_/g, "")));
-const CONCURRENCY = Number(process.env.RELIEF_SCALE_CONCURRENCY ?? 32);
+/** Lifecycle calls in flight in the review and decision stages: a block's worth at the rate wanted (below). */
+const CONCURRENCY = Number(process.env.RELIEF_SCALE_CONCURRENCY ?? 256);
 const IMPORT_FILE = 20_000;
 const ANCHOR_BATCH = 50_000;
 const SETTLEMENT_REPORT = 50_000;
@@ -70,11 +71,21 @@ const RESULTS_NAME = process.env.RELIEF_SCALE_RESULTS ?? "scale";
 // only at the end unless RELIEF_CHAIN_STATE_INTERVAL says otherwise.
 process.env.RELIEF_CHAIN_STATE_INTERVAL ??= "0";
 const STATE_INTERVAL = Number(process.env.RELIEF_CHAIN_STATE_INTERVAL);
-// anvil also keeps every block's state, writing old ones whole to ~/.foundry/anvil/tmp/: a block then costs in
-// proportion to the chain's state (measured: 5 GB of snapshots and 40 → 8 cases/s on chain within 3,400 blocks).
-// Kept to the last 256 blocks unless RELIEF_CHAIN_PRUNE_HISTORY says otherwise (0: anvil's default, all of them).
-process.env.RELIEF_CHAIN_PRUNE_HISTORY ??= "256";
+// anvil also keeps every block's state, writing old ones whole to ~/.foundry/anvil/tmp/ (5 GB within 3,400 blocks
+// of this workload), or in memory when pruned: a copy of the whole state a block kept. Kept to the last 16 blocks
+// unless RELIEF_CHAIN_PRUNE_HISTORY says otherwise (0: anvil's default, all of them).
+process.env.RELIEF_CHAIN_PRUNE_HISTORY ??= "16";
 const PRUNE_HISTORY = Number(process.env.RELIEF_CHAIN_PRUNE_HISTORY);
+// anvil (up to 1.7.1, the latest on npm) rebuilds the whole state trie for every block it mines: a block costs in
+// proportion to the storage on chain (~7 µs a case's worth: 70 ms at 10,000 cases), whatever it holds. Mined a block
+// a transaction (automine), the per-case stages then cost in proportion to the cases already on chain, quadratic in
+// all (bench/scale-probe.ts `chainGrowthProbe`; docs/SCALING.md). They run with a block every
+// RELIEF_SCALE_BLOCK_TIME seconds instead (default 1, as a consortium chain's block period), so that a block's cost is
+// shared by the ~100 transactions it holds; "auto" for a block a transaction. The batched stages (anchoring, payout
+// run, settlement, receipts) send their transactions one after another and run on automine, as before.
+const BLOCK_TIME = process.env.RELIEF_SCALE_BLOCK_TIME ?? "1";
+/** Block gas limit while blocks hold many transactions (anvil's default, 30 M, holds ~180 submissions). */
+const BLOCK_GAS_LIMIT = 1_000_000_000;
 
 interface Stage {
   stage: string;
@@ -110,6 +121,17 @@ interface SizeRun {
 }
 
 const load = () => os.loadavg().map((n) => Math.round(n * 100) / 100);
+
+/** Interval mining (a block every BLOCK_TIME seconds, large blocks) for the per-case stages, or automine. */
+async function setMining(url: string, mode: "interval" | "auto"): Promise<void> {
+  if (BLOCK_TIME === "auto") return;
+  if (mode === "auto") {
+    await rpc(url, "evm_setAutomine", [true]);
+    return;
+  }
+  await rpc(url, "evm_setBlockGasLimit", [`0x${BLOCK_GAS_LIMIT.toString(16)}`]);
+  await rpc(url, "evm_setIntervalMining", [Number(BLOCK_TIME)]);
+}
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -246,6 +268,7 @@ function results(partial: boolean) {
     machine: machine(),
     loadAverage: { start: loadStart, end: load() },
     concurrency: CONCURRENCY,
+    blockTime: BLOCK_TIME,
     chainStateIntervalSeconds: STATE_INTERVAL,
     chainPruneHistory: PRUNE_HISTORY,
     anvilProbe,
@@ -292,6 +315,7 @@ async function month(households: number): Promise<SizeRun> {
     });
     await ctx.ledger.fundProgramme("county-finance", { programmeId: 1, amount: budget, referenceDigest: ref });
 
+    await setMining(tg.chain.url, "interval");
     const caseIds: string[] = [];
     const eligible: boolean[] = [];
     let generatedMs = 0;
@@ -354,6 +378,7 @@ async function month(households: number): Promise<SizeRun> {
       return { items: caseIds.length, note: `${fmt(approved)} approved, ${fmt(caseIds.length - approved)} rejected` };
     });
     checks.approved = approved;
+    await setMining(tg.chain.url, "auto");
 
     await measure(tg, stages, "anchoring", async () => {
       const { records, anchors } = await anchorAll(ctx);
