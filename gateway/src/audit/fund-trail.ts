@@ -4,17 +4,21 @@
  *
  * Every movement of money is exactly one event (docs/CONTRACTS.md "Fund trail"): `FundsAppropriated`,
  * `FundsAllocated`, `FundsReturned`, `ProgrammeFunded`, `ProgrammeDefunded`, `PayoutExecuted`, `PayoutFailed`,
- * `ClawbackRecorded`; `PayoutSettled` moves nothing but is reported with the payouts. Replaying them gives every
+ * `ClawbackRecorded`, and for vouchers `VoucherFundsMoved` (pool → voucher escrow when issued, back when expired,
+ * escrow → paid out when a provider is paid, back when its bank failed); `PayoutSettled` moves nothing but is
+ * reported with the payouts. Replaying them gives every
  * region's balance, every pool and the total paid out, which are then compared with the chain's own views.
  *
  * Conservation is checked for the requested region's subtree: what came into it (appropriations at central; for any
  * other region the allocations from its parent less what it returned to its parent) equals what its regions and
- * the pools of its programmes hold plus what those pools paid out (net of failures and clawbacks). It is computed
+ * the pools of its programmes and their voucher escrow hold plus what those pools paid out (net of failures and
+ * clawbacks). It is computed
  * over the whole region scope whatever `programmeId` and `period` say: those filter the lists only.
  */
 import { contains } from "../../../lib/regions";
 import { formatPeriod, periodAt } from "../../../lib/periods";
 import type { GatewayContext } from "../context";
+import { VoucherFundsMove } from "../../../lib/vouchers";
 import type { LedgerEvent } from "../ledger";
 
 export interface FundTrailScope {
@@ -23,11 +27,20 @@ export interface FundTrailScope {
   period?: number;
 }
 
-export type FlowType = "appropriation" | "allocation" | "return" | "programme-funding" | "programme-defunding";
+export type FlowType =
+  | "appropriation"
+  | "allocation"
+  | "return"
+  | "programme-funding"
+  | "programme-defunding"
+  | "voucher-issue"
+  | "voucher-expiry"
+  | "voucher-payment"
+  | "voucher-failure";
 
 export interface Flow {
   type: FlowType;
-  /** A region code, `pool:<programmeId>`, or `appropriation` (new money). */
+  /** A region code, `pool:<programmeId>`, `appropriation` (new money), `voucher-escrow` or `paid-out`. */
   from: string;
   to: string;
   programmeId: number | null;
@@ -50,6 +63,10 @@ export interface PoolHolding {
   paidOut: string;
   failed: string;
   clawedBack: string;
+  /** Issued vouchers' value not yet expired or paid to providers (held outside the pool). */
+  voucherEscrow: string;
+  /** Paid to providers for redeemed vouchers, net of their banks' failures. */
+  redemptionsPaid: string;
   balance: string;
   chainBalance: string;
   matches: boolean;
@@ -79,7 +96,7 @@ export interface FundTrail {
   conservation: {
     /** Net funds that came into the scope. */
     appropriated: string;
-    /** Held by the scope's regions and pools. */
+    /** Held by the scope's regions, pools and their voucher escrow. */
     held: string;
     /** Paid out of the scope's pools, net of failures and clawbacks. */
     paidOut: string;
@@ -97,6 +114,8 @@ interface PoolTally {
   paidOut: bigint;
   failed: bigint;
   clawedBack: bigint;
+  escrow: bigint;
+  redemptionsPaid: bigint;
   balance: bigint;
 }
 
@@ -153,7 +172,17 @@ function replay(events: LedgerEvent[], scope: FundTrailScope): Replay {
   const pool = (programmeId: number): PoolTally => {
     let p = r.pools.get(programmeId);
     if (!p) {
-      p = { region: 0n, funded: 0n, defunded: 0n, paidOut: 0n, failed: 0n, clawedBack: 0n, balance: 0n };
+      p = {
+        region: 0n,
+        funded: 0n,
+        defunded: 0n,
+        paidOut: 0n,
+        failed: 0n,
+        clawedBack: 0n,
+        escrow: 0n,
+        redemptionsPaid: 0n,
+        balance: 0n,
+      };
       r.pools.set(programmeId, p);
     }
     return p;
@@ -293,6 +322,31 @@ function replay(events: LedgerEvent[], scope: FundTrailScope): Replay {
         }
         break;
       }
+      case "VoucherFundsMoved": {
+        const { programmeId, move, amount } = e.args;
+        const p = pool(programmeId);
+        const poolName = `pool:${programmeId}`;
+        if (move === VoucherFundsMove.Issue) {
+          p.balance -= amount;
+          p.escrow += amount;
+          flow(e, "voucher-issue", poolName, "voucher-escrow", amount, programmeId);
+        } else if (move === VoucherFundsMove.Expire) {
+          p.balance += amount;
+          p.escrow -= amount;
+          flow(e, "voucher-expiry", "voucher-escrow", poolName, amount, programmeId);
+        } else if (move === VoucherFundsMove.Pay) {
+          p.escrow -= amount;
+          p.redemptionsPaid += amount;
+          r.paidOut += amount;
+          flow(e, "voucher-payment", "voucher-escrow", "paid-out", amount, programmeId);
+        } else {
+          p.escrow += amount;
+          p.redemptionsPaid -= amount;
+          r.paidOut -= amount;
+          flow(e, "voucher-failure", "paid-out", "voucher-escrow", amount, programmeId);
+        }
+        break;
+      }
       default:
         break;
     }
@@ -339,8 +393,12 @@ async function compare(
   );
   const totals = await ctx.ledger.fundTotals();
 
-  const held = regions.reduce((s, x) => s + x.balance, 0n) + pools.reduce((s, x) => s + x.tally.balance, 0n);
-  const paidOut = pools.reduce((s, x) => s + x.tally.paidOut - x.tally.failed - x.tally.clawedBack, 0n);
+  const held =
+    regions.reduce((s, x) => s + x.balance, 0n) + pools.reduce((s, x) => s + x.tally.balance + x.tally.escrow, 0n);
+  const paidOut = pools.reduce(
+    (s, x) => s + x.tally.paidOut - x.tally.failed - x.tally.clawedBack + x.tally.redemptionsPaid,
+    0n,
+  );
   const matchesChain =
     regions.every((x) => x.balance === x.chainBalance) &&
     pools.every((x) => x.tally.balance === x.chainBalance) &&
@@ -377,6 +435,8 @@ async function compare(
       paidOut: String(tally.paidOut),
       failed: String(tally.failed),
       clawedBack: String(tally.clawedBack),
+      voucherEscrow: String(tally.escrow),
+      redemptionsPaid: String(tally.redemptionsPaid),
       balance: String(tally.balance),
       chainBalance: String(chainBalance),
       matches: tally.balance === chainBalance,

@@ -81,7 +81,17 @@ const fundTrailView = z
     }),
     flows: z.array(
       z.object({
-        type: z.enum(["appropriation", "allocation", "return", "programme-funding", "programme-defunding"]),
+        type: z.enum([
+          "appropriation",
+          "allocation",
+          "return",
+          "programme-funding",
+          "programme-defunding",
+          "voucher-issue",
+          "voucher-expiry",
+          "voucher-payment",
+          "voucher-failure",
+        ]),
         from: z.string(),
         to: z.string(),
         programmeId: z.number().nullable(),
@@ -101,6 +111,8 @@ const fundTrailView = z
         paidOut: z.string(),
         failed: z.string(),
         clawedBack: z.string(),
+        voucherEscrow: z.string().describe("issued vouchers' value not yet expired or paid to providers"),
+        redemptionsPaid: z.string().describe("paid to providers for redeemed vouchers, net of bank failures"),
         balance: z.string(),
         chainBalance: z.string(),
         matches: z.boolean(),

@@ -265,6 +265,8 @@ function trailStages(trail) {
       count: payouts.reduce((a, p) => a + p.count, 0),
       color: PALETTE[2],
     },
+    stage("發行救助券 Vouchers issued", of("voucher-issue"), PALETTE[3]),
+    stage("兌付機構 Redemptions paid to providers", of("voucher-payment"), PALETTE[3]),
     {
       label: "銀行入賬 Settled",
       amount: String(sum(payouts, (p) => p.settled.amount)),

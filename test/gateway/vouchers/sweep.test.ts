@@ -184,4 +184,18 @@ describe("audit sweep: the voucher books from chain events", function () {
       expect(result.exceptions.length, `dropping event ${drop}`).to.be.greaterThan(0);
     }
   });
+
+  it("the fund trail API counts the voucher moves: the county's inflow = held (escrow included) + paid out", async function () {
+    const res = await w.tg.http
+      .get(`/v1/fund-trail?programmeId=${w.programmeId}`)
+      .set("Authorization", w.tg.auth("county-auditor"));
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body.conservation).to.include({ holds: true, matchesChain: true });
+    const pool = res.body.pools.find((p: { programmeId: number }) => p.programmeId === w.programmeId);
+    expect(pool).to.include({ voucherEscrow: "10000", redemptionsPaid: "90000", matches: true });
+    const types = new Set(res.body.flows.map((f: { type: string }) => f.type));
+    for (const type of ["voucher-issue", "voucher-expiry", "voucher-payment", "voucher-failure"]) {
+      expect(types, type).to.include(type);
+    }
+  });
 });
