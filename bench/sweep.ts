@@ -24,6 +24,7 @@
  * Writes bench/results/sweep.json and the `sweep` section of docs/BENCHMARKS.md. Alone:
  * `npx ts-node --transpile-only bench/sweep.ts`.
  */
+import Database from "better-sqlite3";
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -41,6 +42,8 @@ const RECORDS_PER_TRANSACTION = 5_000;
 const TARGETS = { recordsPerSecond: 50_000, rssSpread: 0.2 };
 const TOWNSHIP = 110105001000;
 const BASELINE = process.env.RELIEF_BENCH_SWEEP_BASELINE;
+/** What the baseline is, for the table (e.g. "7ecdc7c, before the worker pool"). */
+const BASELINE_LABEL = process.env.RELIEF_BENCH_SWEEP_BASELINE_LABEL;
 
 interface MeasureRequest {
   mode: "records" | "sweep";
@@ -137,6 +140,38 @@ function measureInChild(request: MeasureRequest, script = __filename): Promise<M
   });
 }
 
+/**
+ * The request as an earlier version (`dir`) can take it. A version from before the voucher book knows neither its
+ * contract nor its store migration (this bench makes no vouchers): it gets the deployment without the book and a
+ * copy of the database without the migrations it does not know (their tables stay, unused).
+ */
+function olderRequest<R extends Omit<MeasureRequest, "mode">>(request: R, dir: string): R {
+  const migrations = path.join(dir, "gateway", "src", "store", "migrations");
+  const known = fs
+    .readdirSync(migrations)
+    .map((f) => /^(\d+)_/.exec(f)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number);
+  const newest = Math.max(...known);
+  const addresses: Record<string, string> = { ...request.deployment.addresses };
+  if (!fs.existsSync(path.join(dir, "contracts", "vouchers"))) delete addresses.vouchers;
+  const source = new Database(request.sqlitePath);
+  const copy = `${request.sqlitePath}.baseline`;
+  fs.rmSync(copy, { force: true });
+  try {
+    source.exec(`VACUUM INTO '${copy.replaceAll("'", "''")}'`);
+  } finally {
+    source.close();
+  }
+  const db = new Database(copy);
+  try {
+    db.prepare("DELETE FROM schema_migrations WHERE version > ?").run(newest);
+  } finally {
+    db.close();
+  }
+  return { ...request, sqlitePath: copy, deployment: { ...request.deployment, addresses } };
+}
+
 // ---- The parent: seed, anchor, measure --------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -176,6 +211,8 @@ async function main(): Promise<void> {
     baselineSweep?: MeasureResult;
     speedup?: number;
     sweepSpeedup?: number;
+    /** Why the earlier version's whole sweep could not run here (e.g. it cannot decode this ledger's events). */
+    baselineSweepFailure?: string;
   }[] = [];
   let seeded = 0;
   try {
@@ -246,17 +283,25 @@ async function main(): Promise<void> {
       };
       let baseline: MeasureResult | undefined;
       let baselineSweep: MeasureResult | undefined;
+      let baselineSweepFailure: string | undefined;
       if (BASELINE) {
         const script = path.join(BASELINE, "bench", "sweep.ts");
-        baseline = await measureInChild({ ...request, mode: "records" }, script);
+        const baseRequest = olderRequest(request, BASELINE);
+        baseline = await measureInChild({ ...baseRequest, mode: "records" }, script);
         console.log(
           `    baseline records check: ${fmt(baseline.recordsPerSecond)} records/s, peak RSS ${fmt(baseline.peakRssMiB)} MiB`,
         );
-        baselineSweep = await measureInChild({ ...request, mode: "sweep" }, script);
-        console.log(
-          `    baseline whole sweep: ${fmt(baselineSweep.recordsPerSecond)} records/s, peak RSS ${fmt(baselineSweep.peakRssMiB)} MiB`,
-        );
-        for (const b of [baseline, baselineSweep]) {
+        try {
+          baselineSweep = await measureInChild({ ...baseRequest, mode: "sweep" }, script);
+          console.log(
+            `    baseline whole sweep: ${fmt(baselineSweep.recordsPerSecond)} records/s, peak RSS ${fmt(baselineSweep.peakRssMiB)} MiB`,
+          );
+        } catch (error) {
+          // An older sweep cannot read a newer ledger's events (the chain is this version's): no whole-sweep ratio.
+          baselineSweepFailure = String((error as Error).message).split("\n")[0];
+          console.log(`    baseline whole sweep: not comparable (${baselineSweepFailure})`);
+        }
+        for (const b of [baseline, ...(baselineSweep ? [baselineSweep] : [])]) {
           if (b.recordsChecked !== size || b.exceptions !== 0) {
             throw new Error(`the baseline checked ${b.recordsChecked} of ${size} with ${b.exceptions} exceptions`);
           }
@@ -286,6 +331,7 @@ async function main(): Promise<void> {
         ...(baselineSweep
           ? { baselineSweep, sweepSpeedup: sweep.recordsPerSecond / baselineSweep.recordsPerSecond }
           : {}),
+        ...(baselineSweepFailure ? { baselineSweepFailure } : {}),
       });
     }
   } finally {
@@ -308,6 +354,7 @@ async function main(): Promise<void> {
     quick: QUICK,
     loadAverage: { before: loadBefore, after: load(), during: loadDuring },
     baselineDir: BASELINE ?? null,
+    baselineLabel: BASELINE_LABEL ?? null,
     targets: TARGETS,
     anchorBatch: ANCHOR_BATCH,
     envelopeReuse: ENVELOPE_REUSE,
@@ -353,14 +400,14 @@ async function main(): Promise<void> {
         fmt(r.seedSeconds, 1),
         fmt(r.anchorSeconds, 1),
         r.recordsCheck.threads ?? 0,
-        ...(r.baseline ? [fmt(r.baseline.recordsPerSecond)] : []),
+        ...(BASELINE ? [r.baseline ? fmt(r.baseline.recordsPerSecond) : "–"] : []),
         fmt(r.recordsCheck.recordsPerSecond),
-        ...(r.speedup !== undefined ? [`${fmt(r.speedup, 2)}×`] : []),
+        ...(BASELINE ? [r.speedup !== undefined ? `${fmt(r.speedup, 2)}×` : "–"] : []),
         fmt(r.recordsCheck.peakRssMiB),
-        ...(r.baselineSweep ? [fmt(r.baselineSweep.recordsPerSecond)] : []),
+        ...(BASELINE ? [r.baselineSweep ? fmt(r.baselineSweep.recordsPerSecond) : "–"] : []),
         fmt(r.sweep.seconds, 1),
         fmt(r.sweep.recordsPerSecond),
-        ...(r.sweepSpeedup !== undefined ? [`${fmt(r.sweepSpeedup, 2)}×`] : []),
+        ...(BASELINE ? [r.sweepSpeedup !== undefined ? `${fmt(r.sweepSpeedup, 2)}×` : "–"] : []),
         fmt(r.sweep.peakRssMiB),
       ]),
     ),
@@ -372,6 +419,19 @@ async function main(): Promise<void> {
       `${fmt(result.rssSpread.sweep * 100, 1)}% for the whole sweep: ${result.meetsTargets.rssSpread ? "met" : "NOT met"}). ` +
       `Records are sealed ${fmt(ENVELOPE_REUSE)} to an envelope (distinct ids, headers and digests), anchored ` +
       `${fmt(ANCHOR_BATCH)} to an anchor by the real AnchoringWorker; each measurement runs in a fresh process.`,
+    ...(BASELINE
+      ? [
+          "",
+          `"Before" is ${BASELINE_LABEL ?? "an earlier version"}, measured in the same run on the same store and chain.` +
+            (runs.some((r) => r.baselineSweepFailure)
+              ? " Its whole sweep could not run here: " +
+                (runs.some((r) => /matches no event of its ABI/.test(r.baselineSweepFailure ?? ""))
+                  ? "it cannot decode events this version's ledger emits"
+                  : `it failed (\`bench/results/sweep.json\`, \`baselineSweepFailure\`)`) +
+                ", so only the records check has a before-and-after ratio."
+              : ""),
+        ]
+      : []),
   ].join("\n");
   writeSection("sweep", md);
   console.log(`wrote ${file} and docs/BENCHMARKS.md (sweep)`);
