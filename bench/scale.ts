@@ -1,8 +1,9 @@
 /**
  * `npm run bench:scale`: one month of 城市低保 for N beneficiary households on the embedded defaults (SQLite, anvil),
- * stage by stage, at each size of RELIEF_SCALE_SIZES (default `1000,10000`: on the embedded anvil the chain's cost a
- * case grows with the cases on chain, so 100,000 takes days there, docs/SCALING.md; `100000` or `1000000` for a
- * province-sized month). Writes bench/results/scale.json and the `scale` section of docs/BENCHMARKS.md.
+ * stage by stage, at each size of RELIEF_SCALE_SIZES (default `1000,10000`: the embedded anvil keeps the whole chain
+ * in memory, 3.4 GiB after the 10,000 month, so 100,000 would need more than this machine's 24 GiB, docs/SCALING.md;
+ * `100000` or `1000000` on a larger machine). Writes bench/results/scale.json and the `scale` section of
+ * docs/BENCHMARKS.md.
  *
  * The stages drive the gateway's own services in this process (as bench/intake.ts does), not its HTTP API: HTTP would
  * add its own cost per call, which bench/intake.ts measures; here the question is what the pipeline costs.
@@ -493,7 +494,8 @@ function render(runs: SizeRun[], result: ReturnType<typeof results>): string {
     "",
     `Measured ${result.machine.date.slice(0, 16).replace("T", " ")} UTC on ${os.cpus().length} CPUs, ` +
       `load average ${result.loadAverage.start.join(" / ")} at the start and ${result.loadAverage.end.join(" / ")} ` +
-      "at the end (other work shared the machine). Embedded defaults: SQLite, anvil (a block a transaction). The " +
+      `at the end${Math.max(...result.loadAverage.start, ...result.loadAverage.end) > os.cpus().length * 0.75 ? " (other work shared the machine)" : ""}. ` +
+      `Embedded defaults: SQLite, anvil; the per-case stages (on chain, review, decisions) ${result.blockTime === "auto" ? "a block a transaction (automine)" : `with a block every ${result.blockTime} s (RELIEF_SCALE_BLOCK_TIME) holding what is pending`}, the others a block a transaction. The ` +
       'stages drive the gateway\'s services in-process (bench/scale.ts), not HTTP. "on chain" counts from the ' +
       "import's start (the case submitter works while the import runs); the month's total is \"on chain\" plus the " +
       "later stages. Peak RSS: the gateway and the bench (one process), anvil separately; the sweep in its own process.",
