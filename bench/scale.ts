@@ -9,7 +9,7 @@
  * add its own cost per call, which bench/intake.ts measures; here the question is what the pipeline costs.
  * 1. import: `importCases` (the CSV import: parse, checks, sealing, storing) in files of 20,000 households; the case
  *    submitter of the gateway starts putting the cases on chain meanwhile, as in production.
- * 2. on chain: until the case submitter has every case on chain (`submitCase`, one transaction a case), counted from
+ * 2. on chain: until the case submitter has every case on chain (`submitCases`, batches of 64 cases a transaction), counted from
  *    the start of the import.
  * 3. review: `reviewCase` for every case (one transaction each, 32 in flight); the chain's clock is then moved past
  *    the 7-day notice.

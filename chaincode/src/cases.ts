@@ -17,7 +17,7 @@ import type { ProgrammeRule } from "../../lib/programmes";
 import { contains, isValidRegion, levelOf } from "../../lib/regions";
 import { CaseStatus, ProgrammeKind, Role } from "../../lib/roles";
 import { authorize } from "./access";
-import { account, big, bool, bytes32, object, uint, ZERO32, ZERO_ACCOUNT, type Json } from "./codec";
+import { account, big, bool, bytes32, object, objectList, uint, ZERO32, ZERO_ACCOUNT, type Json } from "./codec";
 import type { ReliefContext } from "./context";
 import { caseIn, knownCase, loadCase, requireStatus, saveCase, type CaseDoc } from "./case-state";
 import { loadProgramme } from "./programmes";
@@ -169,6 +169,16 @@ export async function submitCase(ctx: ReliefContext, input: Json): Promise<void>
   // Query index: cases by region and programme (a partial key of the region alone finds a region's cases).
   await ctx.store.put(ctx.store.key("case~region~programme", pad(region), pad(programmeId, 10), caseId), {});
   ctx.emit("CaseSubmitted", { caseId, programmeId, region, pseudonym, recordDigest, submitter: caller.account });
+}
+
+/**
+ * Many cases in one transaction, each exactly as {@link submitCase}, in order: the first refusal fails the whole
+ * transaction, so none is written (the EVM's `submitCases`).
+ */
+export async function submitCases(ctx: ReliefContext, input: Json): Promise<void> {
+  const cases = objectList(input, "cases");
+  if (cases.length === 0) refuse("LedgerInvalidInput", { field: "cases" });
+  for (const c of cases) await submitCase(ctx, c);
 }
 
 export async function reviewCase(ctx: ReliefContext, input: Json): Promise<{ noticeEnds: number }> {

@@ -41,6 +41,13 @@ export function bytes32List(input: Json, field: string): string[] {
   return v.map((_, i) => bytes32(v as unknown as Json, String(i)));
 }
 
+/** A list of argument objects (`[{…}, …]`), each read by the caller's readers. */
+export function objectList(input: Json, field: string): Json[] {
+  const v = input[field];
+  if (!Array.isArray(v)) return invalidArgument(field, String(v));
+  return v.map((_, i) => object(v as unknown as Json, String(i)));
+}
+
 export function account(input: Json, field: string): string {
   const v = input[field];
   if (typeof v !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(v)) return invalidArgument(field, String(v));

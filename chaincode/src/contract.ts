@@ -75,6 +75,7 @@ export const TRANSACTIONS: Readonly<Record<string, Handler>> = {
   clawedBack: budget.clawedBack,
 
   submitCase: cases.submitCase,
+  submitCases: cases.submitCases,
   reviewCase: cases.reviewCase,
   raiseObjection: cases.raiseObjection,
   resolveObjection: cases.resolveObjection,

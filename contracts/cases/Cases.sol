@@ -69,6 +69,25 @@ abstract contract Cases is ICases, Budget {
         bytes32 pseudonym,
         bytes32 recordDigest
     ) external {
+        _submit(caseId, programmeId, region, pseudonym, recordDigest);
+    }
+
+    /// @inheritdoc ICases
+    function submitCases(CaseSubmission[] calldata cases) external {
+        if (cases.length == 0) revert LedgerInvalidInput("cases");
+        for (uint256 i = 0; i < cases.length; ++i) {
+            CaseSubmission calldata c = cases[i];
+            _submit(c.caseId, c.programmeId, c.region, c.pseudonym, c.recordDigest);
+        }
+    }
+
+    function _submit(
+        bytes32 caseId,
+        uint32 programmeId,
+        uint64 region,
+        bytes32 pseudonym,
+        bytes32 recordDigest
+    ) private {
         if (caseId == bytes32(0)) revert LedgerInvalidInput("caseId");
         if (pseudonym == bytes32(0)) revert LedgerInvalidInput("pseudonym");
         if (recordDigest == bytes32(0)) revert LedgerInvalidInput("recordDigest");

@@ -22,6 +22,15 @@ interface ICases {
         uint64 amount; // Temporary: the amount approved
     }
 
+    /// @notice One case of {submitCases}: the arguments of {submitCase}.
+    struct CaseSubmission {
+        bytes32 caseId;
+        uint32 programmeId;
+        uint64 region;
+        bytes32 pseudonym;
+        bytes32 recordDigest;
+    }
+
     /// @notice A case as stored, for readers.
     struct CaseView {
         CaseStatus status;
@@ -110,6 +119,10 @@ interface ICases {
         bytes32 pseudonym,
         bytes32 recordDigest
     ) external;
+
+    /// @notice Opens many cases in one transaction, each exactly as {submitCase} would, in order: all or none (the
+    /// first refusal reverts the whole batch with that case's error). Emits {CaseSubmitted} for each.
+    function submitCases(CaseSubmission[] calldata cases) external;
 
     /// @notice Township review (審核): passing starts the public notice, failing rejects. Caseworker in scope.
     /// Emits {CaseReviewed}, and {CaseRejected} on failure.

@@ -32,6 +32,7 @@ const LEDGER_METHODS: Record<Exclude<ChainMethod, keyof VoucherLedger>, true> & 
   fundTotals: true,
   clawedBack: true,
   submitCase: true,
+  submitCases: true,
   reviewCase: true,
   raiseObjection: true,
   resolveObjection: true,

@@ -196,3 +196,52 @@ describe("chaincode: properties of the rules", function () {
     );
   });
 });
+
+/** For all batches, `submitCases` stores every case or none: all when each would be accepted alone, in order. */
+describe("chaincode: properties of batch submission", function () {
+  it("submits a batch whole exactly when each of its cases, in turn, would be accepted", async function () {
+    const { ledger, programmes } = await funded();
+    const existing = newCase("existing");
+    const base = { programmeId: programmes.dibao, region: REGION.township, recordDigest: digest("r") };
+    await ledger.submit("caseworker", "submitCase", { ...base, ...existing });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            pick: fc.nat({ max: 5 }),
+            flaw: fc.constantFrom("none", "none", "none", "existing", "zeroDigest", "outside", "unknownProgramme"),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (entries) => {
+          const fresh = Array.from({ length: 6 }, () => newCase("batch"));
+          const batch = entries.map(({ pick, flaw }) => ({
+            ...base,
+            ...(flaw === "existing" ? existing : fresh[pick]),
+            ...(flaw === "zeroDigest" && { recordDigest: `0x${"0".repeat(64)}` }),
+            ...(flaw === "outside" && { region: REGION.otherTownship }),
+            ...(flaw === "unknownProgramme" && { programmeId: 999 }),
+          }));
+          // The model: each case alone, in order, against what the ones before it stored.
+          const seen = new Set<string>();
+          const accepted = entries.every(({ pick, flaw }) => {
+            if (flaw !== "none" || seen.has(fresh[pick].caseId)) return false;
+            seen.add(fresh[pick].caseId);
+            return true;
+          });
+          const before = await ledger.query<number>("caseCount");
+          if (accepted) {
+            const { events } = await ledger.submit("caseworker", "submitCases", { cases: batch });
+            expect(events.map((e) => (e.args as { caseId: string }).caseId)).to.deep.equal(batch.map((c) => c.caseId));
+            expect(await ledger.query<number>("caseCount")).to.equal(before + batch.length);
+          } else {
+            await ledger.refusal("caseworker", "submitCases", { cases: batch });
+            expect(await ledger.query<number>("caseCount")).to.equal(before);
+            for (const c of fresh) expect(await ledger.query("caseRecord", { caseId: c.caseId })).to.equal(null);
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});

@@ -49,6 +49,7 @@ const WRITES = new Set([
   "defundProgramme",
   "recordClawback",
   "submitCase",
+  "submitCases",
   "reviewCase",
   "raiseObjection",
   "resolveObjection",

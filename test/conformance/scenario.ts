@@ -225,6 +225,22 @@ export async function runStory(chain: ConformanceChain): Promise<Transcript> {
   await submit("frank", disaster);
   await submit("grace", disaster);
   await submit("heidi", dibao);
+  const submission = (label: string) => ({
+    caseId: id(label),
+    programmeId: dibao,
+    region: REGION.township,
+    pseudonym: id(`pseudonym:${label}`),
+    recordDigest: id(`record:${label}`),
+  });
+  await step("submit a batch of two", () =>
+    L.submitCases("caseworker", [submission("batch one"), submission("batch two")]),
+  );
+  await step("submit a batch whose second case exists", () =>
+    L.submitCases("caseworker", [submission("batch three"), submission("alice")]),
+  );
+  await step("submit an empty batch", () => L.submitCases("caseworker", []));
+  await step("read the case a refused batch held", () => L.caseRecord(id("batch three")));
+  await step("read a case a batch opened", () => L.caseRecord(id("batch two")));
 
   await step("approve alice before review", () =>
     L.approveCase("approver", { caseId: id("alice"), assessment, ruleVersion: rule.ruleVersion }),

@@ -11,7 +11,8 @@
  *
  * Cases whose submission did not get through (the chain was unreachable, the gateway stopped, an import stored
  * thousands at once) are resubmitted by the background submitter, every few seconds and whenever an import wakes it,
- * oldest id first, keeping the window full. After the chain was found unreachable, intake leaves new cases to those
+ * oldest id first, in `submitCases` batches of {@link SUBMIT_BATCH} cases of one submitter (one transaction, all or
+ * none on chain; a refused batch is sent again case by case). After the chain was found unreachable, intake leaves new cases to those
  * rounds for {@link BACKOFF_MS}, and submissions queued before that moment are not tried (they stay pending for the
  * next round).
  *
@@ -21,7 +22,7 @@
  * tries again. Rounds of one gateway never overlap, and a case is never sent twice at once by one gateway.
  */
 import type { GatewayContext } from "../context";
-import { type CaseRecord, LedgerError, LedgerUnavailableError, type TxResult } from "../ledger";
+import { type CaseRecord, type CaseSubmission, LedgerError, LedgerUnavailableError, type TxResult } from "../ledger";
 import type { CaseIndexRow, CaseIndexStatus, StoreData } from "../store";
 import { INDEX_STATUS } from "./rules";
 
@@ -32,6 +33,17 @@ import { INDEX_STATUS } from "./rules";
  * chain at 32 cases a second; 256 leave the node's own rate as the limit (~90 a second on anvil here).
  */
 export const WINDOW = 256;
+/**
+ * Cases a background round puts in one `submitCases` transaction: ~126,600 gas each on the EVM ledger (165,300 as a
+ * transaction of its own), so 64 take ~8.1 M gas, under the 16,777,216-gas cap of a transaction (EIP-7825) with
+ * room to spare. A batch pays one transaction's base, signature and receipt for all its cases.
+ */
+export const SUBMIT_BATCH = 64;
+/**
+ * Batches a round keeps in flight (512 cases): a chain that mines a block every second takes them in one or two
+ * blocks, so a round of {@link ROUND_CASES} takes about two block periods, where four lanes took four.
+ */
+const BATCH_LANES = 8;
 /** Default pause between rounds. */
 export const SUBMIT_INTERVAL_MS = 3_000;
 /** After the chain was found unreachable, intake leaves new cases to the background rounds for this long. */
@@ -195,6 +207,12 @@ function claim(ctx: GatewayContext, caseId: string, submit: () => Promise<Submit
       release(s);
     }
   })();
+  return track(ctx, caseId, run);
+}
+
+/** Makes `run` the submission in flight of `caseId` until it settles (the gateway's close waits for it). */
+function track(ctx: GatewayContext, caseId: string, run: Promise<SubmitOutcome>): Promise<SubmitOutcome> {
+  const s = stateOf(ctx);
   s.inFlight.set(caseId, run);
   const settled = run.then(
     () => undefined,
@@ -209,6 +227,68 @@ function claim(ctx: GatewayContext, caseId: string, submit: () => Promise<Submit
 }
 
 /**
+ * Submits `cases` (one submitter's, none in flight, all `pending-chain`) in one `submitCases` transaction, each
+ * case's outcome the submission in flight of that case. All or none on chain: if the chain refuses the batch (one
+ * case it will not take, or one already there after a crash), each case is submitted alone, so that the refusal
+ * and the already-there are found case by case as {@link submitToChain} finds them.
+ */
+function claimBatch(ctx: GatewayContext, cases: StoredCase[]): Promise<SubmitOutcome>[] {
+  const s = stateOf(ctx);
+  const all = (async (): Promise<SubmitOutcome[]> => {
+    const submitter = cases[0].submitter;
+    let mined: TxResult;
+    try {
+      mined = await ctx.ledger.submitCases(submitter, cases.map(submissionOf));
+      s.unavailableAt = 0;
+    } catch (error) {
+      if (error instanceof LedgerUnavailableError) {
+        s.unavailableAt = Date.now();
+        ctx.log.warn({ cases: cases.length, reason: error.reason }, "cases kept for the chain: unreachable");
+        return cases.map(() => ({ status: "pending-chain", reason: error.reason }));
+      }
+      if (!(error instanceof LedgerError)) throw error;
+      if (error.code === "InsufficientFundsForGas") {
+        ctx.log.error({ cases: cases.length, actor: submitter }, "cases kept for the chain: the actor cannot pay gas");
+        return cases.map(() => ({ status: "pending-chain", reason: error.code }));
+      }
+      ctx.log.info({ cases: cases.length, ledgerCode: error.code }, "batch refused: its cases are sent one by one");
+      const outcomes: SubmitOutcome[] = [];
+      for (const c of cases) outcomes.push(await submitToChain(ctx, c));
+      return outcomes;
+    }
+    await Promise.all(
+      cases.map((c) =>
+        record(ctx, async (tx) => {
+          await tx.setCaseStatus(c.caseId, "submitted");
+          await tx.appendAudit({
+            actor: c.submitter,
+            action: "case.submitted",
+            target: c.caseId,
+            details: { txHash: mined.txHash, blockNumber: mined.blockNumber, batch: cases.length },
+          });
+        }),
+      ),
+    );
+    return cases.map(() => ({ status: "submitted", txHash: mined.txHash }));
+  })();
+  return cases.map((c, i) =>
+    track(
+      ctx,
+      c.caseId,
+      all.then((outcomes) => outcomes[i]),
+    ),
+  );
+}
+
+const submissionOf = (c: StoredCase): CaseSubmission => ({
+  caseId: c.caseId,
+  programmeId: c.programmeId,
+  region: BigInt(c.regionCode),
+  pseudonym: c.pseudonym,
+  recordDigest: c.recordDigest,
+});
+
+/**
  * Submits a stored `pending-chain` case and records the outcome in the index and the audit log: `submitted` (audit
  * `case.submitted`); already on chain with this manifest (an earlier attempt was mined without our hearing of it:
  * the chain's status is taken); refused (`rejected`, audit `case.refused-on-chain`); or the chain is unreachable
@@ -217,13 +297,7 @@ function claim(ctx: GatewayContext, caseId: string, submit: () => Promise<Submit
  */
 export async function submitToChain(ctx: GatewayContext, c: StoredCase): Promise<SubmitOutcome> {
   const s = stateOf(ctx);
-  const submission = {
-    caseId: c.caseId,
-    programmeId: c.programmeId,
-    region: BigInt(c.regionCode),
-    pseudonym: c.pseudonym,
-    recordDigest: c.recordDigest,
-  };
+  const submission = submissionOf(c);
   let mined: TxResult | undefined;
   let existing: CaseRecord | null = null;
   try {
@@ -377,30 +451,79 @@ export function submitPendingCases(ctx: GatewayContext, limit = ROUND_CASES): Pr
   return run;
 }
 
-/** One round: the pending cases listed now, {@link WINDOW} at a time (a new one as soon as one is done). */
+/**
+ * One round: the pending cases listed now, in batches of up to {@link SUBMIT_BATCH} of one submitter each
+ * (`submitCases`), {@link BATCH_LANES} batches in flight. A case already in flight (intake's own submission) is
+ * joined, not sent again; a case no longer pending when its batch is formed is left out.
+ */
 async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
+  const s = stateOf(ctx);
   const pending = await ctx.store.listCases({ status: "pending-chain", limit });
   const result: SubmitRound = { submitted: 0, rejected: 0, pending: pending.length, unavailable: false };
-  let next = 0;
-  const lane = async () => {
-    while (next < pending.length && !result.unavailable) {
-      const c = pending[next++];
-      let outcome: SubmitOutcome;
-      try {
-        outcome = await claim(ctx, c.caseId, () => submitStored(ctx, c.caseId));
-      } catch (error) {
-        ctx.log.error({ caseId: c.caseId, ...errorFields(error) }, "case submission failed");
-        continue;
-      }
-      if (outcome.status === "pending-chain") result.unavailable = true;
-      else {
-        result.pending -= 1;
-        if (outcome.status === "rejected") result.rejected += 1;
-        else result.submitted += 1;
-      }
+  const count = (outcome: SubmitOutcome) => {
+    if (outcome.status === "pending-chain") result.unavailable = true;
+    else {
+      result.pending -= 1;
+      if (outcome.status === "rejected") result.rejected += 1;
+      else result.submitted += 1;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(WINDOW, pending.length) }, lane));
+  const settle = async (caseId: string, run: Promise<SubmitOutcome>) => {
+    try {
+      count(await run);
+    } catch (error) {
+      ctx.log.error({ caseId, ...errorFields(error) }, "case submission failed");
+    }
+  };
+  let next = 0;
+  /** The next batch: pending cases of the first one's submitter, in listing order (others wait for their own). */
+  const nextBatch = async (): Promise<{ fresh: StoredCase[]; joined: [string, Promise<SubmitOutcome>][] }> => {
+    // Taken at once (lanes run side by side), then read.
+    const first = next;
+    while (next < pending.length && next - first < SUBMIT_BATCH && pending[next].submitter === pending[first].submitter)
+      next += 1;
+    const fresh: StoredCase[] = [];
+    const joined: [string, Promise<SubmitOutcome>][] = [];
+    for (const listed of pending.slice(first, next)) {
+      const flying = s.inFlight.get(listed.caseId);
+      if (flying) {
+        joined.push([listed.caseId, flying]);
+        continue;
+      }
+      const row = await ctx.store.getCase(listed.caseId);
+      if (!row) continue;
+      if (row.status !== "pending-chain") {
+        joined.push([row.caseId, recordedOutcome(ctx, row)]);
+        continue;
+      }
+      const manifest = await ctx.store.getRecord(row.applicationRecordId);
+      if (!manifest) {
+        ctx.log.error({ caseId: row.caseId }, "case kept for the chain: its application record is missing");
+        continue;
+      }
+      // Claimed between the listing and now by another path: join it.
+      const late = s.inFlight.get(row.caseId);
+      if (late) joined.push([row.caseId, late]);
+      else fresh.push({ ...row, recordDigest: manifest.digest });
+    }
+    return { fresh, joined };
+  };
+  const lane = async () => {
+    while (next < pending.length && !result.unavailable) {
+      const { fresh, joined } = await nextBatch();
+      const runs =
+        fresh.length === 1
+          ? [claim(ctx, fresh[0].caseId, () => submitToChain(ctx, fresh[0]))]
+          : fresh.length > 1
+            ? claimBatch(ctx, fresh)
+            : [];
+      await Promise.all([
+        ...runs.map((run, i) => settle(fresh[i].caseId, run)),
+        ...joined.map(([caseId, run]) => settle(caseId, run)),
+      ]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_LANES, pending.length) }, lane));
   if (result.submitted + result.rejected > 0) {
     ctx.log.info(
       { submitted: result.submitted, rejected: result.rejected, pending: result.pending },

@@ -398,6 +398,11 @@ export class EvmLedger implements Ledger {
     return this.#tx("submitCase", actor, "ledger", [s.caseId, s.programmeId, s.region, s.pseudonym, s.recordDigest]);
   }
 
+  async submitCases(actor: ActorId, batch: readonly CaseSubmission[]): Promise<TxResult> {
+    const tuples = batch.map((s) => [s.caseId, s.programmeId, s.region, s.pseudonym, s.recordDigest]);
+    return this.#tx("submitCases", actor, "ledger", [tuples]);
+  }
+
   async reviewCase(actor: ActorId, r: CaseReview): Promise<TxResult & { noticeEnds: number }> {
     const mined = await this.#send("reviewCase", actor, "ledger", "reviewCase", [r.caseId, r.passed, r.reasonDigest]);
     return { ...txResult(mined), noticeEnds: only(mined.events, "CaseReviewed").noticeEnds };

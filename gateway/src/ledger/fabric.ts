@@ -274,6 +274,10 @@ export class FabricLedger implements Ledger, VoucherLedger {
     return this.#tx("submitCase", actor, s);
   }
 
+  async submitCases(actor: ActorId, cases: readonly CaseSubmission[]): Promise<TxResult> {
+    return this.#tx("submitCases", actor, { cases });
+  }
+
   async reviewCase(actor: ActorId, r: CaseReview): Promise<TxResult & { noticeEnds: number }> {
     const { tx, reply } = await this.#send("reviewCase", actor, r);
     return { ...tx, noticeEnds: Fields.of(reply, "reviewCase").num("noticeEnds") };

@@ -121,6 +121,12 @@ export interface Ledger extends VoucherLedger {
 
   // Cases (caseworkers and approvers)
   submitCase(actor: ActorId, submission: CaseSubmission): Promise<TxResult>;
+  /**
+   * Many cases in one transaction, each as {@link submitCase} would, in order; all or none: the first refusal is
+   * thrown as that case's `LedgerError` and nothing is stored. Size a batch to the chain's gas cap
+   * ({@link SUBMIT_BATCH}).
+   */
+  submitCases(actor: ActorId, submissions: readonly CaseSubmission[]): Promise<TxResult>;
   reviewCase(actor: ActorId, review: CaseReview): Promise<TxResult & { noticeEnds: number }>;
   raiseObjection(actor: ActorId, caseId: Bytes32, objectionDigest: Bytes32): Promise<TxResult>;
   resolveObjection(actor: ActorId, resolution: ObjectionResolution): Promise<TxResult>;

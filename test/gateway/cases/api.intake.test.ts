@@ -3,6 +3,8 @@ import { submitPendingCases } from "../../../gateway/src/cases/submitter";
 import { type TestGateway, startTestGateway } from "../api/harness";
 import { application, counts, eventually } from "./helpers";
 
+type IntakeBody = { caseId: string; records: { kind: string; digest: string }[] };
+
 describe("cases API: taking applications in", function () {
   this.timeout(120_000);
   let t: TestGateway;
@@ -351,4 +353,80 @@ describe("cases API: taking applications in", function () {
     );
     expect(new Set(blocks).size).to.equal(1);
   });
+
+  describe("batches: the background round puts stored cases on chain many a transaction", function () {
+    /** Cases intake stores while the caseworker's chain account cannot pay gas: they stay `pending-chain`. */
+    const storedWithoutGas = async (n: number, meanwhile?: (cases: IntakeBody[]) => Promise<void>) => {
+      const { ctx } = t.gateway;
+      await submitPendingCases(ctx);
+      const account = ctx.ledger.accountOf("township-caseworker");
+      const balance = await t.chain.rpc<string>("eth_getBalance", [account, "latest"]);
+      await t.chain.rpc("anvil_setBalance", [account, "0x0"]);
+      const cases: IntakeBody[] = [];
+      try {
+        for (let i = 0; i < n; i++) {
+          const res = await post(application().body);
+          expect(res.status).to.equal(202);
+          cases.push(res.body as IntakeBody);
+        }
+        await submitPendingCases(ctx);
+        for (const c of cases) expect((await ctx.store.getCase(c.caseId))?.status).to.equal("pending-chain");
+        await meanwhile?.(cases);
+      } finally {
+        await t.chain.rpc("anvil_setBalance", [account, balance]);
+      }
+      await submitPendingCases(ctx);
+      return cases;
+    };
+    const submittedEntry = async (caseId: string) => {
+      const entries = await t.gateway.ctx.store.listAudit({ target: caseId, action: "case.submitted" });
+      expect(entries, caseId).to.have.length(1);
+      return entries[0].details as { txHash?: string; batch?: number; alreadyOnChain?: boolean };
+    };
+
+    it("pending cases of one caseworker go on chain in one submitCases transaction", async function () {
+      const cases = await storedWithoutGas(3);
+      const entries = await Promise.all(cases.map((c) => submittedEntry(c.caseId)));
+      for (const c of cases) expect((await t.gateway.ctx.store.getCase(c.caseId))?.status).to.equal("submitted");
+      expect(new Set(entries.map((e) => e.txHash)).size).to.equal(1);
+      expect(entries.map((e) => e.batch)).to.deep.equal([3, 3, 3]);
+      const receipt = await t.chain.rpc<{ logs: unknown[] }>("eth_getTransactionReceipt", [entries[0].txHash]);
+      expect(receipt.logs).to.have.length(3); // one CaseSubmitted a case
+      for (const c of cases) {
+        const onChain = await t.gateway.ctx.ledger.caseRecord(c.caseId);
+        expect(onChain?.recordDigest).to.equal(c.records.find((r) => r.kind === "application")!.digest);
+      }
+    });
+
+    it("a batch the chain refuses is sent again case by case: one already on chain is taken, one refused is rejected, the rest go on", async function () {
+      const { ctx } = t.gateway;
+      const cases = await storedWithoutGas(3, async ([mined, clash]) => {
+        // As if an earlier round's transaction had been mined unheard of (a crash), and a case id taken by another.
+        for (const [c, digest] of [
+          [mined, mined.records.find((r) => r.kind === "application")!.digest],
+          [clash, `0x${"ab".repeat(32)}`],
+        ] as const) {
+          const row = (await ctx.store.getCase(c.caseId))!;
+          await ctx.ledger.submitCase("county-approver", {
+            caseId: c.caseId,
+            programmeId: row.programmeId,
+            region: BigInt(row.regionCode),
+            pseudonym: row.pseudonym,
+            recordDigest: digest,
+          });
+        }
+      });
+      const [mined, clash, clean] = cases;
+      expect((await ctx.store.getCase(mined.caseId))?.status).to.equal("submitted");
+      expect(await submittedEntry(mined.caseId)).to.deep.equal({ alreadyOnChain: true });
+      expect((await ctx.store.getCase(clash.caseId))?.status).to.equal("rejected");
+      const refused = await ctx.store.listAudit({ target: clash.caseId, action: "case.refused-on-chain" });
+      expect(refused.map((e) => e.details)).to.deep.equal([{ ledgerCode: "LedgerCaseExists" }]);
+      expect((await ctx.store.getCase(clean.caseId))?.status).to.equal("submitted");
+      const alone = await submittedEntry(clean.caseId);
+      expect(alone.batch).to.equal(undefined);
+      expect(alone.txHash).to.match(/^0x[0-9a-f]{64}$/);
+    });
+  });
 });
+

@@ -1,0 +1,133 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { ethers } from "hardhat";
+import { loadFixture, takeSnapshot } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { CaseStatus } from "../../lib/roles";
+import { REGION, deployFunded, digest, newCase } from "../helpers/fixture";
+
+const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_203);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
+
+type Submission = { caseId: string; programmeId: bigint; region: bigint; pseudonym: string; recordDigest: string };
+
+describe("Cases: submitCases (many cases in one transaction)", function () {
+  const batchOf = (programmeId: bigint, n: number, label: string): Submission[] =>
+    Array.from({ length: n }, (_, i) => {
+      const { caseId, pseudonym } = newCase(`${label}:${i}`);
+      return { caseId, programmeId, region: REGION.township, pseudonym, recordDigest: digest(`record:${label}:${i}`) };
+    });
+
+  it("opens every case in order, each with its CaseSubmitted, stored as submitCase stores it", async function () {
+    const { ledger, actors, programmes } = await loadFixture(deployFunded);
+    const batch = batchOf(programmes.dibao, 5, "batch");
+    const tx = ledger.connect(actors.caseworker).submitCases(batch);
+    for (const c of batch) {
+      await expect(tx)
+        .to.emit(ledger, "CaseSubmitted")
+        .withArgs(c.caseId, c.programmeId, c.region, c.pseudonym, c.recordDigest, actors.caseworker.address);
+    }
+    expect(await ledger.caseCount()).to.equal(5n);
+    for (const [i, c] of batch.entries()) {
+      expect(await ledger.caseIdAt(i)).to.equal(c.caseId);
+      const r = await ledger.caseRecord(c.caseId);
+      expect([r.status, r.programmeId, r.region, r.submitter, r.pseudonym, r.recordDigest]).to.deep.equal([
+        BigInt(CaseStatus.Submitted),
+        c.programmeId,
+        c.region,
+        actors.caseworker.address,
+        c.pseudonym,
+        c.recordDigest,
+      ]);
+    }
+  });
+
+  it("is all or none: one refused case reverts the batch with that case's error and stores nothing", async function () {
+    const { ledger, registry, actors, programmes } = await loadFixture(deployFunded);
+    const cw = ledger.connect(actors.caseworker);
+    const batch = batchOf(programmes.dibao, 4, "atomic");
+    // The same id twice in one batch: the second is refused as an existing case.
+    await expect(cw.submitCases([...batch, batch[1]]))
+      .to.be.revertedWithCustomError(ledger, "LedgerCaseExists")
+      .withArgs(batch[1].caseId);
+    const outside = { ...batch[3], region: 110105002000n };
+    await expect(cw.submitCases([batch[0], outside]))
+      .to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRegion")
+      .withArgs(actors.caseworker.address, 110105002000n);
+    await expect(cw.submitCases([batch[0], { ...batch[2], recordDigest: ethers.ZeroHash }]))
+      .to.be.revertedWithCustomError(ledger, "LedgerInvalidInput")
+      .withArgs("recordDigest");
+    expect(await ledger.caseCount()).to.equal(0n);
+    for (const c of batch) expect((await ledger.caseRecord(c.caseId)).status).to.equal(CaseStatus.None);
+  });
+
+  it("reverts with LedgerInvalidInput(cases) for an empty batch, and checks the role as submitCase does", async function () {
+    const { ledger, registry, actors, programmes } = await loadFixture(deployFunded);
+    await expect(ledger.connect(actors.caseworker).submitCases([]))
+      .to.be.revertedWithCustomError(ledger, "LedgerInvalidInput")
+      .withArgs("cases");
+    await expect(ledger.connect(actors.countyFinance).submitCases(batchOf(programmes.dibao, 1, "role")))
+      .to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRole");
+  });
+
+  it("costs less a case than one submitCase transaction each", async function () {
+    const { ledger, actors, programmes } = await loadFixture(deployFunded);
+    const cw = ledger.connect(actors.caseworker);
+    const [one] = batchOf(programmes.dibao, 1, "single");
+    const single = await (
+      await cw.submitCase(one.caseId, one.programmeId, one.region, one.pseudonym, one.recordDigest)
+    ).wait();
+    const many = await (await cw.submitCases(batchOf(programmes.dibao, 50, "fifty"))).wait();
+    expect(many!.gasUsed / 50n).to.be.lessThan(single!.gasUsed);
+  });
+
+  it("for all batches: succeeds exactly when submitting each case in turn would, leaving the same cases", async function () {
+    const fx = await loadFixture(deployFunded);
+    const { ledger, actors, programmes } = fx;
+    const pool = batchOf(programmes.dibao, 6, "pool");
+    const entry = fc.record({
+      pick: fc.nat({ max: pool.length - 1 }),
+      flaw: fc.constantFrom("none", "none", "none", "zeroDigest", "outside", "unknownProgramme"),
+    });
+    const shape = (pick: number, flaw: string): Submission => {
+      const c = pool[pick];
+      if (flaw === "zeroDigest") return { ...c, recordDigest: ethers.ZeroHash };
+      if (flaw === "outside") return { ...c, region: REGION.otherTownship };
+      if (flaw === "unknownProgramme") return { ...c, programmeId: 999n };
+      return c;
+    };
+    const view = async (batch: Submission[]) => {
+      const out: unknown[] = [await ledger.caseCount()];
+      for (const c of batch) out.push(Array.from(await ledger.caseRecord(c.caseId), String));
+      return out;
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 8 }), async (entries) => {
+        const batch = entries.map((e) => shape(e.pick, e.flaw));
+        const start = await takeSnapshot();
+        const cw = ledger.connect(actors.caseworker);
+        let eachOk = true;
+        for (const c of batch) {
+          try {
+            await cw.submitCase(c.caseId, c.programmeId, c.region, c.pseudonym, c.recordDigest);
+          } catch {
+            eachOk = false;
+            break;
+          }
+        }
+        const afterEach = eachOk ? await view(batch) : undefined;
+        await start.restore();
+        let batchOk = true;
+        try {
+          await cw.submitCases(batch);
+        } catch {
+          batchOk = false;
+        }
+        expect(batchOk).to.equal(eachOk);
+        if (batchOk) expect(await view(batch)).to.deep.equal(afterEach);
+        else expect(await ledger.caseCount()).to.equal(0n);
+        await start.restore();
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+});
