@@ -65,8 +65,9 @@ describe("Cases: submitCases (many cases in one transaction)", function () {
     await expect(ledger.connect(actors.caseworker).submitCases([]))
       .to.be.revertedWithCustomError(ledger, "LedgerInvalidInput")
       .withArgs("cases");
-    await expect(ledger.connect(actors.countyFinance).submitCases(batchOf(programmes.dibao, 1, "role")))
-      .to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRole");
+    await expect(
+      ledger.connect(actors.countyFinance).submitCases(batchOf(programmes.dibao, 1, "role")),
+    ).to.be.revertedWithCustomError(registry, "LedgerUnauthorizedRole");
   });
 
   it("costs less a case than one submitCase transaction each", async function () {

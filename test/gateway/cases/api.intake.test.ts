@@ -429,4 +429,3 @@ describe("cases API: taking applications in", function () {
     });
   });
 });
-
