@@ -66,6 +66,22 @@ async function lifecycle() {
     ledger.connect(actors.caseworker).submitCase(c.caseId, dibao, REGION.township, c.pseudonym, digest("record")),
   );
   await add("reviewCase", ledger.connect(actors.caseworker).reviewCase(c.caseId, true, digest("ok")));
+  // The batch entry points, a case's share: what the gateway's submitter (64 a transaction) and
+  // POST /v1/cases/reviews (up to 200) send.
+  const many = Array.from({ length: 192 }, (_, i) => {
+    const m = newCase(`bench-batch-${i}`);
+    return { ...m, programmeId: dibao, region: REGION.township, recordDigest: digest(`record:${i}`) };
+  });
+  const submitted: bigint[] = [];
+  for (let i = 0; i < many.length; i += 64) {
+    submitted.push(await gasOf(ledger.connect(actors.caseworker).submitCases(many.slice(i, i + 64))));
+  }
+  rows.push({ step: "submitCases (64 cases), a case", gas: submitted[1] / 64n });
+  const reviews = many.map((m) => ({ caseId: m.caseId, passed: true, reasonDigest: digest("ok") }));
+  rows.push({
+    step: "reviewCases (192 cases), a case",
+    gas: (await gasOf(ledger.connect(actors.caseworker).reviewCases(reviews))) / 192n,
+  });
   await add("raiseObjection", ledger.connect(actors.caseworker).raiseObjection(c.caseId, digest("objection")));
   await add(
     "resolveObjection",

@@ -9,10 +9,10 @@
  * add its own cost per call, which bench/intake.ts measures; here the question is what the pipeline costs.
  * 1. import: `importCases` (the CSV import: parse, checks, sealing, storing) in files of 20,000 households; the case
  *    submitter of the gateway starts putting the cases on chain meanwhile, as in production.
- * 2. on chain: until the case submitter has every case on chain (`submitCases`, batches of 64 cases a transaction), counted from
- *    the start of the import.
- * 3. review: `reviewCase` for every case (one transaction each, 32 in flight); the chain's clock is then moved past
- *    the 7-day notice.
+ * 2. on chain: until the case submitter has every case on chain (`submitCases`, batches of 64 cases a transaction),
+ *    counted from the start of the import.
+ * 3. review: `reviewCases` (POST /v1/cases/reviews) for every case, 200 a transaction; the chain's clock is then moved
+ *    past the 7-day notice.
  * 4. decisions: `approveCase` for the ~60% below the standard (the approver opens the household record), `decideCase`
  *    reject for the others (one transaction each, 32 in flight).
  * 5. anchoring: the real `AnchoringWorker`, rounds of 50,000 records (one root a transaction, whatever its size).
@@ -34,7 +34,7 @@ import { startTestGateway, type TestGateway } from "../test/gateway/api/harness"
 import { AnchoringWorker } from "../gateway/src/anchoring";
 import { type InstitutionPrincipal, actorName } from "../gateway/src/auth";
 import { CSV_COLUMNS } from "../gateway/src/cases/csv";
-import { approveCase, decideCase, reviewCase } from "../gateway/src/cases/lifecycle";
+import { REVIEW_BATCH_MAX, approveCase, decideCase, reviewCases } from "../gateway/src/cases/lifecycle";
 import { importCases } from "../gateway/src/cases/service";
 import { GATEWAY_ACTORS, type GatewayContext } from "../gateway/src/context";
 import { ownedPayout } from "../gateway/src/beneficiary/payments";
@@ -361,8 +361,17 @@ async function month(households: number): Promise<SizeRun> {
     });
 
     await measure(tg, stages, "review", async () => {
-      await pool(caseIds, CONCURRENCY, (id) => reviewCase(ctx, caseworker, id, { passed: true, reason: "bench" }));
-      return { items: caseIds.length };
+      // As a township reviews a list: `reviewCases`, REVIEW_BATCH_MAX a transaction, a block's worth in flight.
+      const batches: string[][] = [];
+      for (let i = 0; i < caseIds.length; i += REVIEW_BATCH_MAX) batches.push(caseIds.slice(i, i + REVIEW_BATCH_MAX));
+      await pool(batches, Math.max(1, Math.floor(CONCURRENCY / REVIEW_BATCH_MAX) + 1), (batch) =>
+        reviewCases(
+          ctx,
+          caseworker,
+          batch.map((caseId) => ({ caseId, passed: true, reason: "bench" })),
+        ),
+      );
+      return { items: caseIds.length, note: `${fmt(batches.length)} reviewCases transactions` };
     });
     await rpc(tg.chain.url, "evm_increaseTime", [7 * 24 * 3600 + 60]);
     await rpc(tg.chain.url, "evm_mine");

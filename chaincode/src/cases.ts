@@ -205,6 +205,18 @@ export async function reviewCase(ctx: ReliefContext, input: Json): Promise<{ not
   return { noticeEnds: 0 };
 }
 
+/**
+ * Many reviews in one transaction, each exactly as {@link reviewCase}, in order; the first refusal fails the whole
+ * transaction (the EVM's `reviewCases`). Replies with each case's notice end (0 for a failed review), in order.
+ */
+export async function reviewCases(ctx: ReliefContext, input: Json): Promise<{ noticeEnds: number[] }> {
+  const reviews = objectList(input, "reviews");
+  if (reviews.length === 0) refuse("LedgerInvalidInput", { field: "reviews" });
+  const noticeEnds: number[] = [];
+  for (const r of reviews) noticeEnds.push((await reviewCase(ctx, r)).noticeEnds);
+  return { noticeEnds };
+}
+
 export async function raiseObjection(ctx: ReliefContext, input: Json): Promise<void> {
   const caseId = bytes32(input, "caseId");
   const objectionDigest = bytes32(input, "objectionDigest");

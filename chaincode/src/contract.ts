@@ -77,6 +77,7 @@ export const TRANSACTIONS: Readonly<Record<string, Handler>> = {
   submitCase: cases.submitCase,
   submitCases: cases.submitCases,
   reviewCase: cases.reviewCase,
+  reviewCases: cases.reviewCases,
   raiseObjection: cases.raiseObjection,
   resolveObjection: cases.resolveObjection,
   approveCase: cases.approveCase,

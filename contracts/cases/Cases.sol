@@ -114,6 +114,18 @@ abstract contract Cases is ICases, Budget {
 
     /// @inheritdoc ICases
     function reviewCase(bytes32 caseId, bool passed, bytes32 reasonDigest) external {
+        _review(caseId, passed, reasonDigest);
+    }
+
+    /// @inheritdoc ICases
+    function reviewCases(CaseReview[] calldata reviews) external {
+        if (reviews.length == 0) revert LedgerInvalidInput("reviews");
+        for (uint256 i = 0; i < reviews.length; ++i) {
+            _review(reviews[i].caseId, reviews[i].passed, reviews[i].reasonDigest);
+        }
+    }
+
+    function _review(bytes32 caseId, bool passed, bytes32 reasonDigest) private {
         Entitlement storage e = _case(caseId, CaseStatus.Submitted);
         _authorize(IInstitutionRegistry.Role.Caseworker, _files[caseId].region);
         if (passed) {

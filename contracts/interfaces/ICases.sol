@@ -31,6 +31,13 @@ interface ICases {
         bytes32 recordDigest;
     }
 
+    /// @notice One review of {reviewCases}: the arguments of {reviewCase}.
+    struct CaseReview {
+        bytes32 caseId;
+        bool passed;
+        bytes32 reasonDigest;
+    }
+
     /// @notice A case as stored, for readers.
     struct CaseView {
         CaseStatus status;
@@ -127,6 +134,10 @@ interface ICases {
     /// @notice Township review (審核): passing starts the public notice, failing rejects. Caseworker in scope.
     /// Emits {CaseReviewed}, and {CaseRejected} on failure.
     function reviewCase(bytes32 caseId, bool passed, bytes32 reasonDigest) external;
+
+    /// @notice Many reviews in one transaction, each exactly as {reviewCase} would, in order: all or none (the first
+    /// refusal reverts the batch with that case's error).
+    function reviewCases(CaseReview[] calldata reviews) external;
 
     /// @notice Records an objection received during the notice. Caseworker in scope. Emits {ObjectionRaised}.
     function raiseObjection(bytes32 caseId, bytes32 objectionDigest) external;

@@ -34,6 +34,7 @@ const LEDGER_METHODS: Record<Exclude<ChainMethod, keyof VoucherLedger>, true> & 
   submitCase: true,
   submitCases: true,
   reviewCase: true,
+  reviewCases: true,
   raiseObjection: true,
   resolveObjection: true,
   approveCase: true,

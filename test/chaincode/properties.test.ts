@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { gapAmount } from "../../lib/programmes";
+import { CaseStatus } from "../../lib/roles";
 import {
   approvedCase,
   digest,
@@ -238,6 +239,38 @@ describe("chaincode: properties of batch submission", function () {
             await ledger.refusal("caseworker", "submitCases", { cases: batch });
             expect(await ledger.query<number>("caseCount")).to.equal(before);
             for (const c of fresh) expect(await ledger.query("caseRecord", { caseId: c.caseId })).to.equal(null);
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("reviews a batch whole exactly when each review, in turn, would be accepted", async function () {
+    const { ledger, programmes } = await funded();
+    const base = { programmeId: programmes.dibao, region: REGION.township, recordDigest: digest("r") };
+    const unknown = newCase("never submitted").caseId;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ pick: fc.nat({ max: 4 }), passed: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+        async (entries) => {
+          const fresh = Array.from({ length: 4 }, () => newCase("review batch"));
+          await ledger.submit("caseworker", "submitCases", { cases: fresh.map((c) => ({ ...base, ...c })) });
+          const ids = [...fresh.map((c) => c.caseId), unknown];
+          const reviews = entries.map((e) => ({ caseId: ids[e.pick], passed: e.passed, reasonDigest: digest("ok") }));
+          // The model: a case is reviewed once, from Submitted; the unknown one never.
+          const accepted = entries.every((e, i) => e.pick < 4 && entries.findIndex((f) => f.pick === e.pick) === i);
+          const status = async (caseId: string) =>
+            (await ledger.query<{ status: number }>("caseRecord", { caseId })).status;
+          if (accepted) {
+            const r = await ledger.submit<{ noticeEnds: number[] }>("caseworker", "reviewCases", { reviews });
+            expect(r.noticeEnds.map((n) => n > 0)).to.deep.equal(entries.map((e) => e.passed));
+            for (const e of entries) {
+              expect(await status(ids[e.pick])).to.equal(e.passed ? CaseStatus.InNotice : CaseStatus.Rejected);
+            }
+          } else {
+            await ledger.refusal("caseworker", "reviewCases", { reviews });
+            for (const c of fresh) expect(await status(c.caseId)).to.equal(CaseStatus.Submitted);
           }
         },
       ),

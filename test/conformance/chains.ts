@@ -51,6 +51,7 @@ const WRITES = new Set([
   "submitCase",
   "submitCases",
   "reviewCase",
+  "reviewCases",
   "raiseObjection",
   "resolveObjection",
   "approveCase",

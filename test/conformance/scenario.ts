@@ -241,6 +241,14 @@ export async function runStory(chain: ConformanceChain): Promise<Transcript> {
   await step("submit an empty batch", () => L.submitCases("caseworker", []));
   await step("read the case a refused batch held", () => L.caseRecord(id("batch three")));
   await step("read a case a batch opened", () => L.caseRecord(id("batch two")));
+  const review = (label: string, passed = true) => ({ caseId: id(label), passed, reasonDigest: id(`review:${label}`) });
+  await step("review a batch", () => L.reviewCases("caseworker", [review("batch one"), review("batch two", false)]));
+  await step("review a batch with a case already reviewed", () =>
+    L.reviewCases("caseworker", [review("heidi"), review("batch one")]),
+  );
+  await step("review an empty batch", () => L.reviewCases("caseworker", []));
+  await step("read a case a batch passed", () => L.caseRecord(id("batch one")));
+  await step("read a case a refused review batch held", () => L.caseRecord(id("heidi")));
 
   await step("approve alice before review", () =>
     L.approveCase("approver", { caseId: id("alice"), assessment, ruleVersion: rule.ruleVersion }),

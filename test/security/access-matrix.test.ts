@@ -72,6 +72,7 @@ const SPEC: Record<string, Rule> = {
   "get /v1/cases/{caseId}/details": { allowed: [C, A], refused: ["NO_ACCESS", "OUTSIDE_REGION"] },
   "get /v1/cases/{caseId}/payment-details": { allowed: [F, P] },
   "post /v1/cases/{caseId}/review": { allowed: [C] },
+  "post /v1/cases/reviews": { allowed: [C] },
   "post /v1/cases/{caseId}/objections": { allowed: [C] },
   "post /v1/cases/{caseId}/objections/resolve": { allowed: [A] },
   "post /v1/cases/{caseId}/approve": { allowed: [A] },

@@ -78,6 +78,10 @@ export class Live {
     if (typeof body.disasterId === "string") this.add("disasterId", body.disasterId);
     if (typeof body.caseId === "string" && endpoint === "post /v1/cases") this.add("caseId", body.caseId);
     if (endpoint === "post /v1/cases/{caseId}/review" && caseId) this.add("inNotice", caseId);
+    if (endpoint === "post /v1/cases/reviews" && Array.isArray(body.reviews)) {
+      for (const r of body.reviews as { caseId: string; status: string }[])
+        if (r.status === "in-notice") this.add("inNotice", r.caseId);
+    }
     if (typeof body.objectionDigest === "string" && caseId) this.add("objection", `${caseId}|${body.objectionDigest}`);
     if (endpoint === "post /v1/cases/{caseId}/notice-code" && caseId === this.w.paidCaseId) {
       this.add("code", body.code as string);
@@ -337,6 +341,18 @@ export function validRequests(w: World): Record<string, fc.Arbitrary<LateRequest
     "post /v1/cases/{caseId}/review": late(fc.tuple(caseArb, fc.boolean(), reason), ([i, passed, r], live) =>
       json("township-caseworker", `/v1/cases/${live.pick("caseId", i, w.apiCaseId)}/review`, { passed, reason: r }),
     ),
+    // The newest case (likely not reviewed yet) and at most one other, distinct.
+    "post /v1/cases/reviews": late(
+      fc.tuple(caseArb, fc.boolean(), reason, fc.boolean()),
+      ([i, passed, r, two], live) => {
+        const newest = live.latest("caseId", w.apiCaseId);
+        const other = live.pick("caseId", i, w.apiCaseId);
+        const ids = two && other !== newest ? [newest, other] : [newest];
+        return json("township-caseworker", "/v1/cases/reviews", {
+          reviews: ids.map((caseId) => ({ caseId, passed, reason: r })),
+        });
+      },
+    ),
     "post /v1/cases/{caseId}/objections": late(fc.tuple(caseArb, reason), ([i, r], live) =>
       json(
         "township-caseworker",
@@ -518,7 +534,16 @@ export function validRequests(w: World): Record<string, fc.Arbitrary<LateRequest
       ([p, id]) => get(p, `/v1/records/${enc(id)}/verification`),
     ),
     "post /v1/records/{recordId}/decrypt": late(
-      fc.tuple(seeded(...w.recordIds), fc.constantFrom("identity", "household", "payment"), reason),
+      // Half of them the one the auditor may open (its household record), so that some always succeed.
+      fc
+        .tuple(
+          fc.oneof(
+            fc.constant([w.householdRecordId, "household"] as const),
+            fc.tuple(seeded(...w.recordIds), fc.constantFrom("identity", "household", "payment")),
+          ),
+          reason,
+        )
+        .map(([[id, fields], r]) => [id, fields, r] as const),
       ([id, fields, r]) => json("county-auditor", `/v1/records/${enc(id)}/decrypt`, { reason: r, fields }),
     ),
     "get /v1/records/{recordId}/bundle": late(seeded(...w.recordIds), (id) =>

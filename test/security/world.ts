@@ -55,6 +55,8 @@ export interface World {
   apiCaseId: string;
   /** Its records' ids. */
   recordIds: string[];
+  /** The API case's household record, which the county auditor may decrypt. */
+  householdRecordId: string;
   /** The paid, settled case of the signed-in beneficiary, and its payout id. */
   paidCaseId: string;
   payoutId: string;
@@ -103,6 +105,9 @@ export async function buildWorld(options: TestGatewayOptions = {}): Promise<Worl
   expect(intake.status, "intake").to.equal(201);
   const apiCaseId = intake.body.caseId as string;
   const recordIds = (intake.body.records as { id: string }[]).map((r) => r.id);
+  const householdRecordId = (intake.body.records as { id: string; kind: string }[]).find(
+    (r) => r.kind === "household",
+  )!.id;
 
   const resident = residentId(731);
   const paid = await submittedCase(t, resident);
@@ -171,6 +176,7 @@ export async function buildWorld(options: TestGatewayOptions = {}): Promise<Worl
     auth,
     apiCaseId,
     recordIds,
+    householdRecordId,
     paidCaseId: paid.caseId,
     payoutId: payoutIdOf(key),
     paidResidentId: resident,

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { ProgrammeKind } from "../../../lib/roles";
 import type { InstitutionPrincipal } from "../auth";
 import type { GatewayContext } from "../context";
-import { ApiError } from "../http/errors";
+import { ApiError, toApiError } from "../http/errors";
 import { type Assessment, type CaseRecord, LedgerUnavailableError, type TxResult } from "../ledger";
 import { openRecord, storeSealed } from "../records";
 import type { CaseIndexRow, CaseIndexStatus, JsonValue } from "../store";
@@ -128,6 +128,78 @@ export async function reviewCase(
     },
   );
   return { ...decision, noticeEnds: mined.noticeEnds };
+}
+
+/** Most reviews one call takes: ~14,800 gas each in a batch on the EVM ledger, ~3 M gas for 200. */
+export const REVIEW_BATCH_MAX = 200;
+
+/**
+ * Many township reviews in one ledger transaction (`reviewCases`), all or none: each case must be visible to the
+ * caller and on chain (a case still `pending-chain` is submitted first, as for one review). If the chain refuses
+ * one, nothing changed: the error names the refusal and `reviews.<i>`, the review at fault. Accepted, every
+ * case's index status and audit entry are written in one store transaction, the status from the chain's events
+ * (a passed review starts the notice, a failed one rejects) without reading each case back.
+ */
+export async function reviewCases(
+  ctx: GatewayContext,
+  p: InstitutionPrincipal,
+  inputs: readonly { caseId: string; passed: boolean; reason: string }[],
+): Promise<(Decision & { noticeEnds: number })[]> {
+  const seen = new Set<string>();
+  inputs.forEach((r, i) => {
+    if (seen.has(r.caseId)) {
+      throw new ApiError("VALIDATION_FAILED", `reviews.${i}.caseId: the same case twice`, {
+        field: `reviews.${i}.caseId`,
+      });
+    }
+    seen.add(r.caseId);
+  });
+  const rows: CaseIndexRow[] = [];
+  for (const r of inputs) rows.push(await onChainCase(ctx, p, r.caseId));
+  let mined: TxResult & { noticeEnds: number[] };
+  try {
+    mined = await ctx.ledger.reviewCases(
+      p.id,
+      inputs.map((r) => ({ caseId: r.caseId, passed: r.passed, reasonDigest: reasonDigest(ctx, r.reason) })),
+    );
+  } catch (error) {
+    const api = toApiError(error);
+    const at = inputs.findIndex((r) => r.caseId === (error as { args?: { caseId?: unknown } }).args?.caseId);
+    if (at < 0 || api.field !== undefined) throw api;
+    throw new ApiError(api.code, `reviews.${at}: ${api.message}`, {
+      field: `reviews.${at}`,
+      ledgerCode: api.ledgerCode,
+      retryAfter: api.retryAfter,
+      cause: error,
+    });
+  }
+  const decisions = inputs.map((r, i) => ({
+    caseId: r.caseId,
+    status: (r.passed ? "in-notice" : "rejected") as CaseIndexStatus,
+    txHash: mined.txHash,
+    chain: null,
+    noticeEnds: mined.noticeEnds[i],
+  }));
+  await ctx.store.transaction(async (tx) => {
+    for (const [i, d] of decisions.entries()) {
+      if (d.status !== rows[i].status) await tx.setCaseStatus(d.caseId, d.status);
+      await tx.appendAudit({
+        actor: p.id,
+        action: "case.reviewed",
+        target: d.caseId,
+        reason: inputs[i].reason,
+        details: {
+          txHash: mined.txHash,
+          blockNumber: mined.blockNumber,
+          status: d.status,
+          passed: inputs[i].passed,
+          noticeEnds: d.noticeEnds,
+          batch: inputs.length,
+        },
+      });
+    }
+  });
+  return decisions;
 }
 
 /**

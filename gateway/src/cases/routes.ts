@@ -23,6 +23,8 @@ import {
   recertifyCase,
   resolveObjection,
   reviewCase,
+  reviewCases,
+  REVIEW_BATCH_MAX,
 } from "./lifecycle";
 import { INDEX_STATUS } from "./rules";
 import {
@@ -152,6 +154,15 @@ const listQuery = z
 const searchBody = z.object({ residentId: residentIdSchema }).strict().openapi("CaseSearch");
 const reviewBody = z.object({ passed: z.boolean(), reason }).strict().openapi("CaseReview");
 const reasonBody = z.object({ reason }).strict().openapi("CaseReason");
+const reviewsBody = z
+  .object({
+    reviews: z
+      .array(z.object({ caseId: bytes32, passed: z.boolean(), reason }).strict())
+      .min(1)
+      .max(REVIEW_BATCH_MAX),
+  })
+  .strict()
+  .openapi("CaseReviews");
 const resolveBody = z
   .object({ objectionDigest: bytes32, upheld: z.boolean(), reason })
   .strict()
@@ -421,6 +432,32 @@ export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rout
     const input = parse(reviewBody, req.body);
     const d = await reviewCase(ctx, p, caseId, input);
     res.json({ ...decisionJson(d), noticeEnds: d.noticeEnds });
+  });
+
+  registry.registerPath({
+    method: "post",
+    path: "/v1/cases/reviews",
+    summary:
+      `Township review of many cases at once (caseworker, up to ${REVIEW_BATCH_MAX}): one ledger transaction, all or ` +
+      "none; a refusal names the review at fault (`field`: `reviews.<i>`)",
+    request: body(reviewsBody),
+    responses: {
+      200: json(
+        z
+          .object({ txHash: z.string(), reviews: z.array(decisionView.extend({ noticeEnds: z.number() })) })
+          .openapi("CaseReviewsDone"),
+      ),
+      ...errors(400, 401, 403, 404, 409, 503),
+    },
+  });
+  r.post("/cases/reviews", async (req, res) => {
+    const p = requireInstitution(res, Role.Caseworker);
+    const input = parse(reviewsBody, req.body);
+    const done = await reviewCases(ctx, p, input.reviews);
+    res.json({
+      txHash: done[0].txHash,
+      reviews: done.map((d) => ({ ...decisionJson(d), noticeEnds: d.noticeEnds })),
+    });
   });
 
   lifecycle(

@@ -408,6 +408,15 @@ export class EvmLedger implements Ledger {
     return { ...txResult(mined), noticeEnds: only(mined.events, "CaseReviewed").noticeEnds };
   }
 
+  async reviewCases(actor: ActorId, reviews: readonly CaseReview[]): Promise<TxResult & { noticeEnds: number[] }> {
+    const tuples = reviews.map((r) => [r.caseId, r.passed, r.reasonDigest]);
+    const mined = await this.#send("reviewCases", actor, "ledger", "reviewCases", [tuples]);
+    const reviewed = mined.events.flatMap((e) =>
+      e.name === "CaseReviewed" ? [e.args as LedgerEventArgs<"CaseReviewed">] : [],
+    );
+    return { ...txResult(mined), noticeEnds: reviewed.map((a) => a.noticeEnds) };
+  }
+
   async raiseObjection(actor: ActorId, caseId: Bytes32, objectionDigest: Bytes32): Promise<TxResult> {
     return this.#tx("raiseObjection", actor, "ledger", [caseId, objectionDigest]);
   }

@@ -283,6 +283,15 @@ export class FabricLedger implements Ledger, VoucherLedger {
     return { ...tx, noticeEnds: Fields.of(reply, "reviewCase").num("noticeEnds") };
   }
 
+  async reviewCases(actor: ActorId, reviews: readonly CaseReview[]): Promise<TxResult & { noticeEnds: number[] }> {
+    const { tx, reply } = await this.#send("reviewCases", actor, { reviews });
+    const ends = Fields.of(reply, "reviewCases").raw("noticeEnds");
+    if (!Array.isArray(ends) || ends.length !== reviews.length) {
+      throw new Error("reviewCases: the chaincode's reply has not one notice end a review");
+    }
+    return { ...tx, noticeEnds: ends.map((v, i) => toNumber(v, `reviewCases.noticeEnds.${i}`)) };
+  }
+
   async raiseObjection(actor: ActorId, caseId: Bytes32, objectionDigest: Bytes32): Promise<TxResult> {
     return this.#tx("raiseObjection", actor, { caseId, objectionDigest });
   }

@@ -123,11 +123,16 @@ export interface Ledger extends VoucherLedger {
   submitCase(actor: ActorId, submission: CaseSubmission): Promise<TxResult>;
   /**
    * Many cases in one transaction, each as {@link submitCase} would, in order; all or none: the first refusal is
-   * thrown as that case's `LedgerError` and nothing is stored. Size a batch to the chain's gas cap
-   * ({@link SUBMIT_BATCH}).
+   * thrown as that case's `LedgerError` and nothing is stored. Size a batch to the chain's gas cap (the submitter
+   * sends 64, ~8.1 M gas on the EVM).
    */
   submitCases(actor: ActorId, submissions: readonly CaseSubmission[]): Promise<TxResult>;
   reviewCase(actor: ActorId, review: CaseReview): Promise<TxResult & { noticeEnds: number }>;
+  /**
+   * Many reviews in one transaction, each as {@link reviewCase} would, in order; all or none (the first refusal is
+   * thrown as that case's `LedgerError`). Each review's notice end, in order (0 for a failed review).
+   */
+  reviewCases(actor: ActorId, reviews: readonly CaseReview[]): Promise<TxResult & { noticeEnds: number[] }>;
   raiseObjection(actor: ActorId, caseId: Bytes32, objectionDigest: Bytes32): Promise<TxResult>;
   resolveObjection(actor: ActorId, resolution: ObjectionResolution): Promise<TxResult>;
   approveCase(

@@ -308,4 +308,78 @@ describe("cases API: lifecycle", function () {
     expect(badAmount.body.error).to.include({ code: "VALIDATION_FAILED", field: "amount" });
     expect(await chainStatus(caseId)).to.equal(CaseStatus.Submitted);
   });
+
+  describe("POST /v1/cases/reviews: many reviews in one transaction", function () {
+    const reviews = (body: object, who: Who = "township-caseworker") =>
+      t.http.post("/v1/cases/reviews").set("Authorization", t.auth(who)).send(body);
+
+    it("reviews every case in one ledger transaction: statuses, notice ends, one audit entry a case", async function () {
+      const cases = [await submitted(), await submitted(), await accepted()]; // the last may still be pending-chain
+      const res = await reviews({
+        reviews: cases.map((c, i) => ({ caseId: c.caseId, passed: i !== 1, reason: `批量審核 ${i}` })),
+      });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      expect(res.body.reviews.map((r: { status: string }) => r.status)).to.deep.equal([
+        "in-notice",
+        "rejected",
+        "in-notice",
+      ]);
+      const receipt = await t.chain.rpc<{ status: string }>("eth_getTransactionReceipt", [res.body.txHash]);
+      expect(receipt.status).to.equal("0x1");
+      expect(res.body.reviews[0].noticeEnds).to.be.greaterThan(0);
+      expect(res.body.reviews[1].noticeEnds).to.equal(0);
+      for (const [i, c] of cases.entries()) {
+        expect(await indexStatus(c.caseId)).to.equal(i === 1 ? "rejected" : "in-notice");
+        expect(await chainStatus(c.caseId)).to.equal(i === 1 ? CaseStatus.Rejected : CaseStatus.InNotice);
+        const audit = await t.gateway.ctx.store.listAudit({ target: c.caseId, action: "case.reviewed" });
+        expect(audit).to.have.length(1);
+        expect(audit[0].reason).to.equal(`批量審核 ${i}`);
+        expect(audit[0].details).to.include({ txHash: res.body.txHash, batch: 3, passed: i !== 1 });
+      }
+      // Reasons go on chain as keyed digests only.
+      expect(JSON.stringify(await t.chain.rpc("eth_getTransactionReceipt", [res.body.txHash]))).to.not.include(
+        Buffer.from("批量審核").toString("hex"),
+      );
+    });
+
+    it("all or none: one case the chain refuses names reviews.<i>, and no case changes", async function () {
+      const [a, b] = [await submitted(), await submitted()];
+      expect((await act(b.caseId, "review", "township-caseworker", { passed: true, reason: "先審" })).status).to.equal(
+        200,
+      );
+      const res = await reviews({
+        reviews: [
+          { caseId: a.caseId, passed: true, reason: "ok" },
+          { caseId: b.caseId, passed: true, reason: "again" },
+        ],
+      });
+      expect(res.status).to.equal(409);
+      expect(res.body.error).to.include({ code: "LEDGER_REJECTED", ledgerCode: "LedgerInvalidCaseStatus" });
+      expect(res.body.error.field).to.equal("reviews.1");
+      expect(await indexStatus(a.caseId)).to.equal("submitted");
+      expect(await chainStatus(a.caseId)).to.equal(CaseStatus.Submitted);
+      expect(await t.gateway.ctx.store.listAudit({ target: a.caseId, action: "case.reviewed" })).to.have.length(0);
+    });
+
+    it("bad input is 400 naming the field, a wrong role 403, an invisible case 404; nothing changes", async function () {
+      const a = await submitted();
+      const ok = { caseId: a.caseId, passed: true, reason: "ok" };
+      for (const [body, field] of [
+        [{ reviews: [] }, "reviews"],
+        [{ reviews: [{ ...ok, passed: "yes" }] }, "reviews.0.passed"],
+        [{ reviews: [ok, ok] }, "reviews.1.caseId"],
+        [{ reviews: [{ ...ok, extra: 1 }] }, "reviews.0.extra"],
+        [{ reviews: Array.from({ length: 201 }, () => ok) }, "reviews"],
+      ] as const) {
+        const res = await reviews(body);
+        expect(res.status, JSON.stringify(body).slice(0, 80)).to.equal(400);
+        expect(res.body.error.code).to.equal("VALIDATION_FAILED");
+        expect(res.body.error.field).to.equal(field);
+      }
+      expect((await reviews({ reviews: [ok] }, "county-approver")).status).to.equal(403);
+      const nobody = await reviews({ reviews: [{ ...ok, caseId: `0x${"12".repeat(32)}` }] });
+      expect(nobody.status).to.equal(404);
+      expect(await indexStatus(a.caseId)).to.equal("submitted");
+    });
+  });
 });

@@ -1,16 +1,16 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
-import { loadFixture, takeSnapshot } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { CaseStatus } from "../../lib/roles";
-import { REGION, deployFunded, digest, newCase } from "../helpers/fixture";
+import { PROGRAMMES, REGION, deployFunded, digest, newCase } from "../helpers/fixture";
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_203);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
 
 type Submission = { caseId: string; programmeId: bigint; region: bigint; pseudonym: string; recordDigest: string };
 
-describe("Cases: submitCases (many cases in one transaction)", function () {
+describe("Cases: submitCases and reviewCases (many cases in one transaction)", function () {
   const batchOf = (programmeId: bigint, n: number, label: string): Submission[] =>
     Array.from({ length: n }, (_, i) => {
       const { caseId, pseudonym } = newCase(`${label}:${i}`);
@@ -130,5 +130,90 @@ describe("Cases: submitCases (many cases in one transaction)", function () {
       }),
       { seed: SEED, numRuns: RUNS },
     );
+  });
+
+  describe("reviewCases", function () {
+    /** `n` cases submitted in one batch, ready for review. */
+    const submitted = async (n: number, label: string) => {
+      const fx = await loadFixture(deployFunded);
+      const batch = batchOf(fx.programmes.dibao, n, label);
+      await fx.ledger.connect(fx.actors.caseworker).submitCases(batch);
+      return { ...fx, ids: batch.map((c) => c.caseId) };
+    };
+
+    it("reviews every case in order, as reviewCase does: passed → InNotice with its notice end, failed → Rejected", async function () {
+      const { ledger, actors, ids } = await submitted(3, "review");
+      const at = (await time.latest()) + 10;
+      await time.setNextBlockTimestamp(at);
+      const reviews = ids.map((caseId, i) => ({ caseId, passed: i !== 1, reasonDigest: digest(`reason:${i}`) }));
+      const tx = ledger.connect(actors.caseworker).reviewCases(reviews);
+      const noticeEnds = at + PROGRAMMES.dibao.noticePeriod;
+      await expect(tx).to.emit(ledger, "CaseReviewed").withArgs(ids[0], true, digest("reason:0"), noticeEnds);
+      await expect(tx).to.emit(ledger, "CaseReviewed").withArgs(ids[1], false, digest("reason:1"), 0);
+      await expect(tx).to.emit(ledger, "CaseRejected").withArgs(ids[1], digest("reason:1"));
+      await expect(tx).to.emit(ledger, "CaseReviewed").withArgs(ids[2], true, digest("reason:2"), noticeEnds);
+      const statuses = await Promise.all(ids.map(async (id) => (await ledger.caseRecord(id)).status));
+      expect(statuses).to.deep.equal([CaseStatus.InNotice, CaseStatus.Rejected, CaseStatus.InNotice].map(BigInt));
+    });
+
+    it("is all or none: a case reviewed twice, or unknown, reverts the batch and changes nothing", async function () {
+      const { ledger, registry, actors, ids } = await submitted(2, "review-atomic");
+      const cw = ledger.connect(actors.caseworker);
+      const ok = (caseId: string) => ({ caseId, passed: true, reasonDigest: digest("ok") });
+      await expect(cw.reviewCases([ok(ids[0]), ok(ids[1]), ok(ids[0])]))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidCaseStatus")
+        .withArgs(ids[0], CaseStatus.InNotice);
+      await expect(cw.reviewCases([ok(ids[0]), ok(digest("nobody"))]))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownCase")
+        .withArgs(digest("nobody"));
+      await expect(cw.reviewCases([])).to.be.revertedWithCustomError(ledger, "LedgerInvalidInput").withArgs("reviews");
+      await expect(ledger.connect(actors.otherCaseworker).reviewCases([ok(ids[0])])).to.be.revertedWithCustomError(
+        registry,
+        "LedgerUnauthorizedRegion",
+      );
+      for (const id of ids) expect((await ledger.caseRecord(id)).status).to.equal(CaseStatus.Submitted);
+    });
+
+    it("for all batches: succeeds exactly when reviewing each case in turn would, leaving the same cases", async function () {
+      const { ledger, actors, ids } = await submitted(4, "review-property");
+      const pool = [...ids, digest("unknown case")];
+      const view = async () => Promise.all(pool.map(async (id) => Array.from(await ledger.caseRecord(id), String)));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ pick: fc.nat({ max: pool.length - 1 }), passed: fc.boolean() }), {
+            minLength: 1,
+            maxLength: 6,
+          }),
+          async (entries) => {
+            const reviews = entries.map((e) => ({ caseId: pool[e.pick], passed: e.passed, reasonDigest: digest("r") }));
+            const start = await takeSnapshot();
+            const cw = ledger.connect(actors.caseworker);
+            let eachOk = true;
+            for (const r of reviews) {
+              try {
+                await cw.reviewCase(r.caseId, r.passed, r.reasonDigest);
+              } catch {
+                eachOk = false;
+                break;
+              }
+            }
+            // Same block time for both paths: the notice ends the same.
+            const afterEach = eachOk ? (await view()).map((v) => v.filter((_, i) => i !== 4)) : undefined;
+            await start.restore();
+            let batchOk = true;
+            try {
+              await cw.reviewCases(reviews);
+            } catch {
+              batchOk = false;
+            }
+            expect(batchOk).to.equal(eachOk);
+            if (batchOk) expect((await view()).map((v) => v.filter((_, i) => i !== 4))).to.deep.equal(afterEach);
+            else for (const v of await view()) expect(v[0]).to.be.oneOf([String(CaseStatus.Submitted), "0"]);
+            await start.restore();
+          },
+        ),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
   });
 });
