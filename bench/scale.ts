@@ -59,6 +59,8 @@ import { RESULTS_DIR, fmt, machine, table, writeJson, writeSection } from "./rep
 const SIZES = (process.env.RELIEF_SCALE_SIZES ?? "1000,10000").split(",").map((s) => Number(s.replace(/_/g, "")));
 /** Lifecycle calls in flight in the review and decision stages: a block's worth at the rate wanted (below). */
 const CONCURRENCY = Number(process.env.RELIEF_SCALE_CONCURRENCY ?? 256);
+/** reviewCases calls in flight in the review stage (1,600 reviews): a block a second takes them together. */
+const REVIEW_BATCHES_IN_FLIGHT = 8;
 const IMPORT_FILE = 20_000;
 const ANCHOR_BATCH = 50_000;
 const SETTLEMENT_REPORT = 50_000;
@@ -361,10 +363,10 @@ async function month(households: number): Promise<SizeRun> {
     });
 
     await measure(tg, stages, "review", async () => {
-      // As a township reviews a list: `reviewCases`, REVIEW_BATCH_MAX a transaction, a block's worth in flight.
+      // As a township reviews a list: `reviewCases`, REVIEW_BATCH_MAX a transaction, several in flight.
       const batches: string[][] = [];
       for (let i = 0; i < caseIds.length; i += REVIEW_BATCH_MAX) batches.push(caseIds.slice(i, i + REVIEW_BATCH_MAX));
-      await pool(batches, Math.max(1, Math.floor(CONCURRENCY / REVIEW_BATCH_MAX) + 1), (batch) =>
+      await pool(batches, REVIEW_BATCHES_IN_FLIGHT, (batch) =>
         reviewCases(
           ctx,
           caseworker,

@@ -425,6 +425,8 @@ export interface SubmitRound {
   pending: number;
   /** Whether the chain was unreachable during the round. */
   unavailable: boolean;
+  /** Whether the round listed as many cases as it could take: more may be waiting. */
+  full: boolean;
 }
 
 /** The round running or queued per gateway: rounds run one after another. */
@@ -459,7 +461,13 @@ export function submitPendingCases(ctx: GatewayContext, limit = ROUND_CASES): Pr
 async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
   const s = stateOf(ctx);
   const pending = await ctx.store.listCases({ status: "pending-chain", limit });
-  const result: SubmitRound = { submitted: 0, rejected: 0, pending: pending.length, unavailable: false };
+  const result: SubmitRound = {
+    submitted: 0,
+    rejected: 0,
+    pending: pending.length,
+    unavailable: false,
+    full: pending.length >= limit,
+  };
   const count = (outcome: SubmitOutcome) => {
     if (outcome.status === "pending-chain") result.unavailable = true;
     else {
@@ -564,8 +572,8 @@ export function startCaseSubmitter(ctx: GatewayContext, options: { intervalMs?: 
     }
     running = submitPendingCases(ctx)
       .then((r) => {
-        // More waiting and the chain answers: go on at once.
-        again ||= r.pending > 0 && !r.unavailable && r.submitted + r.rejected > 0;
+        // More waiting (left over, or beyond what the round could list) and the chain answers: go on at once.
+        again ||= (r.pending > 0 || r.full) && !r.unavailable && r.submitted + r.rejected > 0;
       })
       .catch((error: unknown) => {
         ctx.log.warn(errorFields(error), "case submitter round failed");
