@@ -153,10 +153,32 @@ const WHO_MAY: Record<string, Rule> = {
         .submitCase(digest("matrix:new"), m.programmes.dibao, REGION.township, digest("matrix:p"), digest("r")),
     emits: "CaseSubmitted",
   },
+  submitCases: {
+    roles: [Caseworker, Approver],
+    region: REGION.township,
+    call: (m, w) =>
+      m.ledger.connect(w).submitCases([
+        {
+          caseId: digest("matrix:batch"),
+          programmeId: m.programmes.dibao,
+          region: REGION.township,
+          pseudonym: digest("matrix:batch:p"),
+          recordDigest: digest("r"),
+        },
+      ]),
+    emits: "CaseSubmitted",
+  },
   reviewCase: {
     roles: [Caseworker],
     region: REGION.township,
     call: (m, w) => m.ledger.connect(w).reviewCase(m.cases.submitted.caseId, true, digest("ok")),
+    emits: "CaseReviewed",
+  },
+  reviewCases: {
+    roles: [Caseworker],
+    region: REGION.township,
+    call: (m, w) =>
+      m.ledger.connect(w).reviewCases([{ caseId: m.cases.submitted.caseId, passed: true, reasonDigest: digest("ok") }]),
     emits: "CaseReviewed",
   },
   raiseObjection: {
