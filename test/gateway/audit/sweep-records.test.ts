@@ -685,6 +685,35 @@ describe("audit sweep: records against anchors (gateway, SQLite, anvil)", functi
   });
 
   // Last: it changes the chain for every later check.
+  it("an anchor the worker begins while the sweep runs, after the sweep read the store's anchors, is not missing", async function () {
+    const source = await tampered();
+    const store = source.store as Store;
+    const count = await tg.gateway.ctx.ledger.anchorCount();
+    let begun = false;
+    const racing: RecordsCheckSource = {
+      ledger: source.ledger,
+      store: {
+        scanAnchoredLeaves: store.scanAnchoredLeaves.bind(store),
+        scanQueuedEntries: store.scanQueuedEntries.bind(store),
+        scanUnqueuedRecords: store.scanUnqueuedRecords.bind(store),
+        receiptContents: store.receiptContents.bind(store),
+        // The worker's beginAnchor (its row and leaves, one transaction) commits right after the sweep's read.
+        scanAnchors: async (query) => {
+          const page = await store.scanAnchors(query);
+          if (!begun) {
+            begun = true;
+            const id = queued.find((r) => r.regionCode === TOWNSHIP)!.id;
+            await store.beginAnchor({ sequence: count, root: hex32(), regionCode: TOWNSHIP, recordIds: [id] });
+          }
+          return page;
+        },
+      },
+    };
+
+    expect(await places(racing)).to.deep.equal([]);
+    expect(begun).to.equal(true);
+  });
+
   it("anchor-missing: an anchor on chain the store does not know of", async function () {
     const ledger = tg.gateway.ctx.ledger;
     const sequence = await ledger.anchorCount();

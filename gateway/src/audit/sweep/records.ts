@@ -22,7 +22,8 @@
  *   other.
  * - `anchor-missing`: the chain has anchor k and the store has no anchor row k; or the store has a confirmed anchor
  *   the chain does not have (checked against the chain's count at that moment, so an anchor confirmed during the
- *   sweep is not one); or leaves point at an anchor neither has.
+ *   sweep is not one); or leaves point at an anchor neither has (checked against the store's anchors at that moment,
+ *   so an anchor the worker began during the sweep is not one).
  * - `anchor-root-mismatch`: the store's anchor row k has another root (or record count, or region) than the chain's.
  * - `proof-mismatch`: a record whose digest is unchanged (the chain's root is rebuilt from the records' own digests)
  *   but whose leaf in the store is not that digest, so the proof the store builds no longer verifies on chain; at the
@@ -820,6 +821,9 @@ class RecordsCheck {
         liveCount ??= await live();
         if (sequence < liveCount) continue;
         reported = sequence;
+        // Begun by the anchoring worker after this sweep read the store's anchors: in flight, not missing.
+        const [now] = await this.#store.scanAnchors({ afterSequence: sequence - 1, limit: 1 });
+        if (now?.sequence === sequence) continue;
         out.push({
           kind: "anchor-missing",
           severity: "error",
