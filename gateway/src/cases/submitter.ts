@@ -12,9 +12,9 @@
  * Cases whose submission did not get through (the chain was unreachable, the gateway stopped, an import stored
  * thousands at once) are resubmitted by the background submitter, every few seconds and whenever an import wakes it,
  * oldest id first, in `submitCases` batches of {@link SUBMIT_BATCH} cases of one submitter (one transaction, all or
- * none on chain; a refused batch is sent again case by case). After the chain was found unreachable, intake leaves new cases to those
- * rounds for {@link BACKOFF_MS}, and submissions queued before that moment are not tried (they stay pending for the
- * next round).
+ * none on chain; a refused batch is sent again case by case). After the chain was found unreachable, intake leaves
+ * new cases to those rounds for {@link BACKOFF_MS}, and submissions queued before that moment are not tried (they
+ * stay pending for the next round).
  *
  * A resubmission the chain answers with LedgerCaseExists was mined before without the gateway hearing of it: if the
  * chain holds this case's manifest digest and pseudonym, the chain's status is taken. Any other refusal marks the
@@ -241,16 +241,9 @@ function claimBatch(ctx: GatewayContext, cases: StoredCase[]): Promise<SubmitOut
       mined = await ctx.ledger.submitCases(submitter, cases.map(submissionOf));
       s.unavailableAt = 0;
     } catch (error) {
-      if (error instanceof LedgerUnavailableError) {
-        s.unavailableAt = Date.now();
-        ctx.log.warn({ cases: cases.length, reason: error.reason }, "cases kept for the chain: unreachable");
-        return cases.map(() => ({ status: "pending-chain", reason: error.reason }));
-      }
+      const kept = keptForTheChain(ctx, error, { cases: cases.length, actor: submitter });
+      if (kept) return cases.map(() => kept);
       if (!(error instanceof LedgerError)) throw error;
-      if (error.code === "InsufficientFundsForGas") {
-        ctx.log.error({ cases: cases.length, actor: submitter }, "cases kept for the chain: the actor cannot pay gas");
-        return cases.map(() => ({ status: "pending-chain", reason: error.code }));
-      }
       ctx.log.info({ cases: cases.length, ledgerCode: error.code }, "batch refused: its cases are sent one by one");
       const outcomes: SubmitOutcome[] = [];
       for (const c of cases) outcomes.push(await submitToChain(ctx, c));
@@ -280,6 +273,28 @@ function claimBatch(ctx: GatewayContext, cases: StoredCase[]): Promise<SubmitOut
   );
 }
 
+/**
+ * The outcome of a submission the chain could not take now, for a reason that is not the case's (`pending-chain`,
+ * logged): the chain is unreachable (intake then backs off), or the submitter's account cannot pay gas. Undefined
+ * for any other error.
+ */
+function keptForTheChain(
+  ctx: GatewayContext,
+  error: unknown,
+  what: { caseId?: string; cases?: number; actor: string },
+): SubmitOutcome | undefined {
+  if (error instanceof LedgerUnavailableError) {
+    stateOf(ctx).unavailableAt = Date.now();
+    ctx.log.warn({ ...what, reason: error.reason }, "kept for the chain: unreachable");
+    return { status: "pending-chain", reason: error.reason };
+  }
+  if (error instanceof LedgerError && error.code === "InsufficientFundsForGas") {
+    ctx.log.error(what, "kept for the chain: the actor cannot pay gas");
+    return { status: "pending-chain", reason: error.code };
+  }
+  return undefined;
+}
+
 const submissionOf = (c: StoredCase): CaseSubmission => ({
   caseId: c.caseId,
   programmeId: c.programmeId,
@@ -304,16 +319,9 @@ export async function submitToChain(ctx: GatewayContext, c: StoredCase): Promise
     mined = await ctx.ledger.submitCase(c.submitter, submission);
     s.unavailableAt = 0;
   } catch (error) {
-    if (error instanceof LedgerUnavailableError) {
-      s.unavailableAt = Date.now();
-      ctx.log.warn({ caseId: c.caseId, reason: error.reason }, "case kept for the chain: unreachable");
-      return { status: "pending-chain", reason: error.reason };
-    }
+    const kept = keptForTheChain(ctx, error, { caseId: c.caseId, actor: c.submitter });
+    if (kept) return kept;
     if (!(error instanceof LedgerError)) throw error;
-    if (error.code === "InsufficientFundsForGas") {
-      ctx.log.error({ caseId: c.caseId, actor: c.submitter }, "case kept for the chain: the actor cannot pay gas");
-      return { status: "pending-chain", reason: error.code };
-    }
     if (error.code === "LedgerCaseExists") {
       try {
         existing = await ctx.ledger.caseRecord(c.caseId);
@@ -370,12 +378,21 @@ export async function recordedOutcome(ctx: GatewayContext, row: CaseIndexRow): P
 
 /** Submits the case as stored now: the chain's outcome, or (no longer pending) the recorded one. */
 async function submitStored(ctx: GatewayContext, caseId: string): Promise<SubmitOutcome> {
+  const stored = await readStored(ctx, caseId);
+  return "recorded" in stored ? stored.recorded : submitToChain(ctx, stored.pending);
+}
+
+/** A case as stored now: still pending (with its manifest's digest), or no longer (its recorded outcome). */
+async function readStored(
+  ctx: GatewayContext,
+  caseId: string,
+): Promise<{ pending: StoredCase } | { recorded: Promise<SubmitOutcome> }> {
   const row = await ctx.store.getCase(caseId);
   if (!row) throw new Error(`case ${caseId} is not in the index`);
-  if (row.status !== "pending-chain") return recordedOutcome(ctx, row);
+  if (row.status !== "pending-chain") return { recorded: recordedOutcome(ctx, row) };
   const manifest = await ctx.store.getRecord(row.applicationRecordId);
   if (!manifest) throw new Error(`case ${caseId}: its application record is missing`);
-  return submitToChain(ctx, { ...row, recordDigest: manifest.digest });
+  return { pending: { ...row, recordDigest: manifest.digest } };
 }
 
 /**
@@ -492,27 +509,21 @@ async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
       next += 1;
     const fresh: StoredCase[] = [];
     const joined: [string, Promise<SubmitOutcome>][] = [];
-    for (const listed of pending.slice(first, next)) {
-      const flying = s.inFlight.get(listed.caseId);
-      if (flying) {
-        joined.push([listed.caseId, flying]);
-        continue;
+    for (const { caseId } of pending.slice(first, next)) {
+      let read: Awaited<ReturnType<typeof readStored>> | undefined;
+      if (!s.inFlight.has(caseId)) {
+        try {
+          read = await readStored(ctx, caseId);
+        } catch (error) {
+          ctx.log.error({ caseId, ...errorFields(error) }, "case submission failed");
+          continue;
+        }
       }
-      const row = await ctx.store.getCase(listed.caseId);
-      if (!row) continue;
-      if (row.status !== "pending-chain") {
-        joined.push([row.caseId, recordedOutcome(ctx, row)]);
-        continue;
-      }
-      const manifest = await ctx.store.getRecord(row.applicationRecordId);
-      if (!manifest) {
-        ctx.log.error({ caseId: row.caseId }, "case kept for the chain: its application record is missing");
-        continue;
-      }
-      // Claimed between the listing and now by another path: join it.
-      const late = s.inFlight.get(row.caseId);
-      if (late) joined.push([row.caseId, late]);
-      else fresh.push({ ...row, recordDigest: manifest.digest });
+      // In flight already, or claimed by another path while the case was read: joined.
+      const flying = s.inFlight.get(caseId);
+      if (flying) joined.push([caseId, flying]);
+      else if (read && "recorded" in read) joined.push([caseId, read.recorded]);
+      else if (read) fresh.push(read.pending);
     }
     return { fresh, joined };
   };
