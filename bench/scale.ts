@@ -13,8 +13,8 @@
  *    counted from the start of the import.
  * 3. review: `reviewCases` (POST /v1/cases/reviews) for every case, 200 a transaction; the chain's clock is then moved
  *    past the 7-day notice.
- * 4. decisions: `approveCase` for the ~60% below the standard (the approver opens the household record), `decideCase`
- *    reject for the others (one transaction each, 32 in flight).
+ * 4. decisions: `decideCases` (POST /v1/cases/decisions), 100 a transaction, 4 in flight: approval for the ~60%
+ *    below the standard (the approver opens each household record), rejection for the others.
  * 5. anchoring: the real `AnchoringWorker`, rounds of 50,000 records (one root a transaction, whatever its size).
  * 6. payout run: `startMonthlyRun`, the production run (pages of 500 cases a transaction).
  * 7. settlement: `applySettlement` with reports of 50,000 lines, 1% failed (one `reportFailure` each).
@@ -34,7 +34,7 @@ import { startTestGateway, type TestGateway } from "../test/gateway/api/harness"
 import { AnchoringWorker } from "../gateway/src/anchoring";
 import { type InstitutionPrincipal, actorName } from "../gateway/src/auth";
 import { CSV_COLUMNS } from "../gateway/src/cases/csv";
-import { REVIEW_BATCH_MAX, approveCase, decideCase, reviewCases } from "../gateway/src/cases/lifecycle";
+import { DECISION_BATCH_MAX, REVIEW_BATCH_MAX, decideCases, reviewCases } from "../gateway/src/cases/lifecycle";
 import { importCases } from "../gateway/src/cases/service";
 import { GATEWAY_ACTORS, type GatewayContext } from "../gateway/src/context";
 import { ownedPayout } from "../gateway/src/beneficiary/payments";
@@ -61,6 +61,8 @@ const SIZES = (process.env.RELIEF_SCALE_SIZES ?? "1000,10000").split(",").map((s
 const CONCURRENCY = Number(process.env.RELIEF_SCALE_CONCURRENCY ?? 256);
 /** reviewCases calls in flight in the review stage (1,600 reviews): a block a second takes them together. */
 const REVIEW_BATCHES_IN_FLIGHT = 8;
+/** Decision batches in flight (DECISION_BATCH_MAX each): the gateway opens each approval's household record first. */
+const DECISION_BATCHES_IN_FLIGHT = 4;
 const IMPORT_FILE = 20_000;
 const ANCHOR_BATCH = 50_000;
 const SETTLEMENT_REPORT = 50_000;
@@ -380,14 +382,28 @@ async function month(households: number): Promise<SizeRun> {
 
     let approved = 0;
     await measure(tg, stages, "decisions", async () => {
-      const indexes = caseIds.map((_, i) => i);
-      await pool(indexes, CONCURRENCY, async (i) => {
-        if (eligible[i]) {
-          await approveCase(ctx, approver, caseIds[i], {});
-          approved += 1;
-        } else await decideCase(ctx, approver, caseIds[i], "reject", { reason: "income above the standard" });
-      });
-      return { items: caseIds.length, note: `${fmt(approved)} approved, ${fmt(caseIds.length - approved)} rejected` };
+      // As a county decides a list: `POST /v1/cases/decisions`, DECISION_BATCH_MAX a transaction (each approval's
+      // assessment from its household record, opened with the approver's key), several in flight.
+      const batches: number[][] = [];
+      for (let i = 0; i < caseIds.length; i += DECISION_BATCH_MAX) {
+        batches.push(caseIds.slice(i, i + DECISION_BATCH_MAX).map((_, k) => i + k));
+      }
+      await pool(batches, DECISION_BATCHES_IN_FLIGHT, (batch) =>
+        decideCases(
+          ctx,
+          approver,
+          batch.map((i) =>
+            eligible[i]
+              ? { caseId: caseIds[i], decision: "approve" as const }
+              : { caseId: caseIds[i], decision: "reject" as const, reason: "income above the standard" },
+          ),
+        ),
+      );
+      approved = eligible.filter(Boolean).length;
+      return {
+        items: caseIds.length,
+        note: `${fmt(approved)} approved, ${fmt(caseIds.length - approved)} rejected; ${fmt(batches.length)} decision batches`,
+      };
     });
     checks.approved = approved;
     await setMining(tg.chain.url, "auto");

@@ -24,6 +24,8 @@ export interface AnvilOptions {
    * older blocks (audit bundles' views at their checkpoint) fail and the verifier falls back to the latest state.
    */
   pruneHistory?: number;
+  /** Keep the transactions and receipts of only the last N blocks (anvil's `--transaction-block-keeper`). */
+  transactionBlockKeeper?: number;
 }
 
 /** The state-dump interval asked for, in whole seconds (RELIEF_CHAIN_STATE_INTERVAL when not given; default 1). */
@@ -59,6 +61,7 @@ export async function startAnvil(opts: AnvilOptions): Promise<AnvilNode> {
   if (!Number.isInteger(prune) || prune < 0) throw new RangeError("pruneHistory is a whole number of blocks");
   if (prune > 0) args.push("--prune-history", String(prune));
   if (opts.blockTime) args.push("--block-time", String(opts.blockTime));
+  if (opts.transactionBlockKeeper) args.push("--transaction-block-keeper", String(opts.transactionBlockKeeper));
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

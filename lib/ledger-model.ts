@@ -111,6 +111,16 @@ export interface CaseDecision {
   reasonDigest: Bytes32;
 }
 
+/** One entry of a batch of decisions (`decideCases`): an approval as `approveCase`, or a rejection as `rejectCase`. */
+export type CaseVerdict = ({ approve: true } & CaseApproval) | ({ approve: false } & CaseDecision);
+
+/** What an approval in a batch gave: as `approveCase` replies. */
+export interface ApprovalOutcome {
+  amount: bigint;
+  firstPeriod: number;
+  lastPeriod: number;
+}
+
 export interface CaseRecord {
   status: CaseStatus;
   programmeId: number;

@@ -315,6 +315,28 @@ export async function rejectCase(ctx: ReliefContext, input: Json): Promise<void>
   ctx.emit("CaseRejected", { caseId, reasonDigest });
 }
 
+/**
+ * Many approvals and rejections in one transaction, each exactly as {@link approveCase} or {@link rejectCase}, in
+ * order (`approve` says which); the first refusal fails the whole transaction (the EVM's `multicall` of the single
+ * calls). Replies with what each approval gave, in order (`null` for a rejection).
+ */
+export async function decideCases(
+  ctx: ReliefContext,
+  input: Json,
+): Promise<{ outcomes: (Awaited<ReturnType<typeof approveCase>> | null)[] }> {
+  const decisions = objectList(input, "decisions");
+  if (decisions.length === 0) refuse("LedgerEmptyMulticall");
+  const outcomes: (Awaited<ReturnType<typeof approveCase>> | null)[] = [];
+  for (const d of decisions) {
+    if (bool(d, "approve")) outcomes.push(await approveCase(ctx, d));
+    else {
+      await rejectCase(ctx, d);
+      outcomes.push(null);
+    }
+  }
+  return { outcomes };
+}
+
 export async function suspendCase(ctx: ReliefContext, input: Json): Promise<void> {
   const { caseId, reasonDigest, doc } = await decision(ctx, input);
   requireStatus(caseId, doc, CaseStatus.Approved, CaseStatus.Exiting);

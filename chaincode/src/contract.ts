@@ -82,6 +82,7 @@ export const TRANSACTIONS: Readonly<Record<string, Handler>> = {
   resolveObjection: cases.resolveObjection,
   approveCase: cases.approveCase,
   rejectCase: cases.rejectCase,
+  decideCases: cases.decideCases,
   suspendCase: cases.suspendCase,
   resumeCase: cases.resumeCase,
   recertifyCase: cases.recertifyCase,

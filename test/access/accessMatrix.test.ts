@@ -202,6 +202,23 @@ const WHO_MAY: Record<string, Rule> = {
     call: (m, w) => m.ledger.connect(w).approveCase(m.cases.ready.caseId, assessment(), PROGRAMMES.dibao.ruleVersion),
     emits: "CaseApproved",
   },
+  // The batch wrapper adds no permission of its own: each call in it is checked as if sent alone.
+  multicall: {
+    roles: [Approver],
+    region: REGION.township,
+    countyOrAbove: true,
+    call: (m, w) =>
+      m.ledger
+        .connect(w)
+        .multicall([
+          m.ledger.interface.encodeFunctionData("approveCase", [
+            m.cases.ready.caseId,
+            assessment(),
+            PROGRAMMES.dibao.ruleVersion,
+          ]),
+        ]),
+    emits: "CaseApproved",
+  },
   rejectCase: {
     roles: [Approver],
     region: REGION.township,

@@ -39,6 +39,7 @@ const LEDGER_METHODS: Record<Exclude<ChainMethod, keyof VoucherLedger>, true> & 
   resolveObjection: true,
   approveCase: true,
   rejectCase: true,
+  decideCases: true,
   suspendCase: true,
   resumeCase: true,
   recertifyCase: true,

@@ -277,4 +277,51 @@ describe("chaincode: properties of batch submission", function () {
       { numRuns: 30 },
     );
   });
+
+  it("decides a batch whole exactly when each decision, in turn, would be accepted", async function () {
+    const { ledger, programmes } = await funded();
+    const base = { programmeId: programmes.dibao, region: REGION.township, recordDigest: digest("r") };
+    const unknown = newCase("never submitted").caseId;
+    const approval = { assessment: { householdSize: 3, incomePerHead: "23700", amount: "0" } };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ pick: fc.nat({ max: 4 }), approve: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+        async (entries) => {
+          const fresh = Array.from({ length: 4 }, () => newCase("decision batch"));
+          await ledger.submit("caseworker", "submitCases", { cases: fresh.map((c) => ({ ...base, ...c })) });
+          const reviews = fresh.map((c) => ({ caseId: c.caseId, passed: true, reasonDigest: digest("ok") }));
+          await ledger.submit("caseworker", "reviewCases", { reviews });
+          ledger.advance(PROGRAMMES.dibao.noticePeriod);
+          const ids = [...fresh.map((c) => c.caseId), unknown];
+          const decisions = entries.map((e) =>
+            e.approve
+              ? { caseId: ids[e.pick], approve: true, ...approval, ruleVersion: PROGRAMMES.dibao.ruleVersion }
+              : { caseId: ids[e.pick], approve: false, reasonDigest: digest("no") },
+          );
+          // The model: a case in notice is decided once (approved or rejected); the unknown one never.
+          const accepted = entries.every((e, i) => e.pick < 4 && entries.findIndex((f) => f.pick === e.pick) === i);
+          const status = async (caseId: string) =>
+            (await ledger.query<{ status: number }>("caseRecord", { caseId })).status;
+          if (accepted) {
+            const r = await ledger.submit<{ outcomes: ({ amount: string } | null)[] }>("approver", "decideCases", {
+              decisions,
+            });
+            expect(r.outcomes.map((o) => o !== null)).to.deep.equal(entries.map((e) => e.approve));
+            for (const e of entries) {
+              expect(await status(ids[e.pick])).to.equal(e.approve ? CaseStatus.Approved : CaseStatus.Rejected);
+            }
+          } else {
+            await ledger.refusal("approver", "decideCases", { decisions });
+            for (const c of fresh) expect(await status(c.caseId)).to.equal(CaseStatus.InNotice);
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("refuses an empty batch of decisions as the EVM's multicall does", async function () {
+    const { ledger } = await funded();
+    await ledger.expectRefused("approver", "decideCases", { decisions: [] }, "LedgerEmptyMulticall");
+  });
 });

@@ -56,6 +56,7 @@ const WRITES = new Set([
   "resolveObjection",
   "approveCase",
   "rejectCase",
+  "decideCases",
   "suspendCase",
   "resumeCase",
   "recertifyCase",

@@ -307,6 +307,25 @@ export async function runStory(chain: ConformanceChain): Promise<Transcript> {
   await step("approve alice again", () =>
     L.approveCase("approver", { caseId: id("alice"), assessment, ruleVersion: rule.ruleVersion }),
   );
+  await step("submit a case to reject in a batch", () => L.submitCases("caseworker", [submission("batch four")]));
+  const approval = (label: string) => ({
+    approve: true as const,
+    caseId: id(label),
+    assessment,
+    ruleVersion: rule.ruleVersion,
+  });
+  const rejection = (label: string) => ({
+    approve: false as const,
+    caseId: id(label),
+    reasonDigest: id(`no:${label}`),
+  });
+  await step("decide a batch with a case already decided", () =>
+    L.decideCases("approver", [approval("batch one"), rejection("alice")]),
+  );
+  await step("decide an empty batch", () => L.decideCases("approver", []));
+  await step("decide a batch", () => L.decideCases("approver", [approval("batch one"), rejection("batch four")]));
+  await step("read a case a batch approved", () => L.caseRecord(id("batch one")));
+  await step("read a case a batch rejected", () => L.caseRecord(id("batch four")));
   for (const label of ["erin", "frank", "grace"]) {
     await step(`review ${label}`, () =>
       L.reviewCase("caseworker", { caseId: id(label), passed: true, reasonDigest: id("ok") }),

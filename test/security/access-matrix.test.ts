@@ -77,6 +77,7 @@ const SPEC: Record<string, Rule> = {
   "post /v1/cases/{caseId}/objections/resolve": { allowed: [A] },
   "post /v1/cases/{caseId}/approve": { allowed: [A] },
   "post /v1/cases/{caseId}/reject": { allowed: [A] },
+  "post /v1/cases/decisions": { allowed: [A] },
   "post /v1/cases/{caseId}/suspend": { allowed: [A] },
   "post /v1/cases/{caseId}/resume": { allowed: [A] },
   "post /v1/cases/{caseId}/exit": { allowed: [A] },

@@ -98,6 +98,9 @@ const PRIMERS = [
   "post /v1/beneficiary/vouchers/{voucherId}/presentations",
   "post /v1/voucher-redemptions",
   "post /v1/voucher-redemptions/payments",
+  // A case taken in and rejected in a batch of decisions.
+  "post /v1/cases",
+  "post /v1/cases/decisions#fresh",
 ];
 
 const printable = fc.stringMatching(/^[\x21-\x7e]{0,60}$/);
@@ -168,6 +171,10 @@ describe("API fuzzing: every endpoint, valid and malformed requests (fast-check)
             req.body = JSON.stringify({ toRegion: "110000", amount: 500_000, reference: "fuzz" });
           }
           if (target === "tekun") req.body = JSON.stringify({ programmeId: 3 });
+          if (target === "fresh") {
+            const caseId = live.latest("caseId", w.apiCaseId);
+            req.body = JSON.stringify({ decisions: [{ caseId, decision: "reject", reason: "fuzz" }] });
+          }
           if (req.body && endpoint.endsWith("approve"))
             req.body = JSON.stringify({ householdSize: 2, incomePerHead: 0 });
         }

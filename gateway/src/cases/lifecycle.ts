@@ -13,7 +13,7 @@ import { ProgrammeKind } from "../../../lib/roles";
 import type { InstitutionPrincipal } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError, toApiError } from "../http/errors";
-import { type Assessment, type CaseRecord, LedgerUnavailableError, type TxResult } from "../ledger";
+import { type Assessment, type CaseRecord, type CaseVerdict, LedgerUnavailableError, type TxResult } from "../ledger";
 import { openRecord, storeSealed } from "../records";
 import type { CaseIndexRow, CaseIndexStatus, JsonValue } from "../store";
 import type { HouseholdMember } from "./application";
@@ -130,6 +130,32 @@ export async function reviewCase(
   return { ...decision, noticeEnds: mined.noticeEnds };
 }
 
+/** A batch names each case once: `<list>.<i>.caseId` of the first repeat. */
+function refuseRepeats(inputs: readonly { caseId: string }[], list: string): void {
+  const seen = new Set<string>();
+  inputs.forEach((r, i) => {
+    if (seen.has(r.caseId)) {
+      throw new ApiError("VALIDATION_FAILED", `${list}.${i}.caseId: the same case twice`, {
+        field: `${list}.${i}.caseId`,
+      });
+    }
+    seen.add(r.caseId);
+  });
+}
+
+/** The chain's refusal of a batch, named after the item at fault (`<list>.<i>`) when the refusal names its case. */
+function batchError(error: unknown, inputs: readonly { caseId: string }[], list: string): ApiError {
+  const api = toApiError(error);
+  const at = inputs.findIndex((r) => r.caseId === (error as { args?: { caseId?: unknown } }).args?.caseId);
+  if (at < 0 || api.field !== undefined) return api;
+  return new ApiError(api.code, `${list}.${at}: ${api.message}`, {
+    field: `${list}.${at}`,
+    ledgerCode: api.ledgerCode,
+    retryAfter: api.retryAfter,
+    cause: error,
+  });
+}
+
 /** Most reviews one call takes: ~14,800 gas each in a batch on the EVM ledger, ~3 M gas for 200. */
 export const REVIEW_BATCH_MAX = 200;
 
@@ -145,15 +171,7 @@ export async function reviewCases(
   p: InstitutionPrincipal,
   inputs: readonly { caseId: string; passed: boolean; reason: string }[],
 ): Promise<(Decision & { noticeEnds: number })[]> {
-  const seen = new Set<string>();
-  inputs.forEach((r, i) => {
-    if (seen.has(r.caseId)) {
-      throw new ApiError("VALIDATION_FAILED", `reviews.${i}.caseId: the same case twice`, {
-        field: `reviews.${i}.caseId`,
-      });
-    }
-    seen.add(r.caseId);
-  });
+  refuseRepeats(inputs, "reviews");
   const rows: CaseIndexRow[] = [];
   for (const r of inputs) rows.push(await onChainCase(ctx, p, r.caseId));
   let mined: TxResult & { noticeEnds: number[] };
@@ -163,15 +181,7 @@ export async function reviewCases(
       inputs.map((r) => ({ caseId: r.caseId, passed: r.passed, reasonDigest: reasonDigest(ctx, r.reason) })),
     );
   } catch (error) {
-    const api = toApiError(error);
-    const at = inputs.findIndex((r) => r.caseId === (error as { args?: { caseId?: unknown } }).args?.caseId);
-    if (at < 0 || api.field !== undefined) throw api;
-    throw new ApiError(api.code, `reviews.${at}: ${api.message}`, {
-      field: `reviews.${at}`,
-      ledgerCode: api.ledgerCode,
-      retryAfter: api.retryAfter,
-      cause: error,
-    });
+    throw batchError(error, inputs, "reviews");
   }
   const decisions = inputs.map((r, i) => ({
     caseId: r.caseId,
@@ -330,6 +340,26 @@ function assessmentJson(a: Assessment) {
   return { householdSize: a.householdSize, incomePerHead: String(a.incomePerHead), amount: String(a.amount) };
 }
 
+/** The assessment of an approval: `given`, the rest from the household record (opened and audited) where needed. */
+async function assess(
+  ctx: GatewayContext,
+  p: InstitutionPrincipal,
+  row: CaseIndexRow,
+  kind: ProgrammeKind,
+  given: AssessmentInput,
+): Promise<Assessment> {
+  let household: { size: number; monthlyIncome: number } | undefined;
+  let requestedAmount: number | undefined;
+  if (needsHousehold(given, kind)) {
+    const { current, payload } = await openHousehold(ctx, p, row);
+    household = { size: payload.members.length, monthlyIncome: payload.monthlyIncome };
+    requestedAmount = current.manifest.requestedAmount;
+    const opened = [current.manifestRecord.id, current.byKind.household.id];
+    await auditOpened(ctx.store, p, row.caseId, opened, "assessment");
+  }
+  return assessmentOf(given, household, requestedAmount, kind);
+}
+
 /**
  * County approval. The assessment is filled from the household record (opened with the approver's key: member count,
  * income per head) and the requested amount where not given; the rule version is the programme's current one.
@@ -344,15 +374,7 @@ export async function approveCase(
 > {
   const row = await onChainCase(ctx, p, caseId);
   const rule = await ctx.ledger.programme(row.programmeId);
-  let household: { size: number; monthlyIncome: number } | undefined;
-  let requestedAmount: number | undefined;
-  if (needsHousehold(given, rule.kind)) {
-    const { current, payload } = await openHousehold(ctx, p, row);
-    household = { size: payload.members.length, monthlyIncome: payload.monthlyIncome };
-    requestedAmount = current.manifest.requestedAmount;
-    await auditOpened(ctx.store, p, caseId, [current.manifestRecord.id, current.byKind.household.id], "assessment");
-  }
-  const assessment = assessmentOf(given, household, requestedAmount, rule.kind);
+  const assessment = await assess(ctx, p, row, rule.kind, given);
   const mined = await ctx.ledger.approveCase(p.id, { caseId, assessment, ruleVersion: rule.ruleVersion });
   const decision = await recordDecision(ctx, p, row, "case.approved", mined, "approved", null, {
     amount: String(mined.amount),
@@ -367,6 +389,86 @@ export async function approveCase(
     lastPeriod: mined.lastPeriod,
     assessment: assessmentJson(assessment),
   };
+}
+
+/** Most decisions one call takes: ~67,000 gas an approval in a batch on the EVM ledger, ~7 M gas for 100. */
+export const DECISION_BATCH_MAX = 100;
+
+export type BatchDecisionInput =
+  ({ caseId: string; decision: "approve" } & AssessmentInput) | { caseId: string; decision: "reject"; reason: string };
+
+/**
+ * Many approvals and rejections in one ledger transaction (`decideCases`), all or none, each as
+ * {@link approveCase} or {@link decideCase} `reject` would: every case visible to the caller and on chain, each
+ * approval's assessment from what is given and the household record. If the chain refuses one, nothing changed on
+ * it: the error names the refusal and `decisions.<i>`. Accepted, every case's index status and audit entry are
+ * written in one store transaction, from the chain's reply, without reading each case back.
+ */
+export async function decideCases(
+  ctx: GatewayContext,
+  p: InstitutionPrincipal,
+  inputs: readonly BatchDecisionInput[],
+): Promise<(Decision & { amount?: bigint; firstPeriod?: number; lastPeriod?: number })[]> {
+  refuseRepeats(inputs, "decisions");
+  const rows: CaseIndexRow[] = [];
+  for (const d of inputs) rows.push(await onChainCase(ctx, p, d.caseId));
+  const rules = new Map<number, Awaited<ReturnType<GatewayContext["ledger"]["programme"]>>>();
+  const verdicts: CaseVerdict[] = [];
+  for (const [i, d] of inputs.entries()) {
+    if (d.decision === "reject") {
+      verdicts.push({ approve: false, caseId: d.caseId, reasonDigest: reasonDigest(ctx, d.reason) });
+      continue;
+    }
+    const programmeId = rows[i].programmeId;
+    if (!rules.has(programmeId)) rules.set(programmeId, await ctx.ledger.programme(programmeId));
+    const rule = rules.get(programmeId)!;
+    const given = { householdSize: d.householdSize, incomePerHead: d.incomePerHead, amount: d.amount };
+    const assessment = await assess(ctx, p, rows[i], rule.kind, given).catch((error: unknown) => {
+      const api = toApiError(error);
+      if (api.field === undefined) throw api;
+      throw new ApiError(api.code, `decisions.${i}.${api.message}`, { field: `decisions.${i}.${api.field}` });
+    });
+    verdicts.push({ approve: true, caseId: d.caseId, assessment, ruleVersion: rule.ruleVersion });
+  }
+  let mined: TxResult & { outcomes: ({ amount: bigint; firstPeriod: number; lastPeriod: number } | null)[] };
+  try {
+    mined = await ctx.ledger.decideCases(p.id, verdicts);
+  } catch (error) {
+    throw batchError(error, inputs, "decisions");
+  }
+  const decisions = inputs.map((d, i) => ({
+    caseId: d.caseId,
+    status: (d.decision === "approve" ? "approved" : "rejected") as CaseIndexStatus,
+    txHash: mined.txHash,
+    chain: null,
+    ...(mined.outcomes[i] ?? {}),
+  }));
+  await ctx.store.transaction(async (tx) => {
+    for (const [i, d] of decisions.entries()) {
+      const input = inputs[i];
+      const verdict = verdicts[i];
+      if (d.status !== rows[i].status) await tx.setCaseStatus(d.caseId, d.status);
+      const base = { txHash: mined.txHash, blockNumber: mined.blockNumber, status: d.status, batch: inputs.length };
+      await tx.appendAudit(
+        input.decision === "reject"
+          ? { actor: p.id, action: "case.rejected", target: d.caseId, reason: input.reason, details: base }
+          : {
+              actor: p.id,
+              action: "case.approved",
+              target: d.caseId,
+              reason: null,
+              details: {
+                ...base,
+                amount: String(d.amount),
+                firstPeriod: d.firstPeriod ?? null,
+                lastPeriod: d.lastPeriod ?? null,
+                ruleVersion: verdict.approve ? verdict.ruleVersion : null,
+              },
+            },
+      );
+    }
+  });
+  return decisions;
 }
 
 export interface HouseholdUpdate {

@@ -25,6 +25,8 @@ import {
   reviewCase,
   reviewCases,
   REVIEW_BATCH_MAX,
+  decideCases,
+  DECISION_BATCH_MAX,
 } from "./lifecycle";
 import { INDEX_STATUS } from "./rules";
 import {
@@ -180,6 +182,20 @@ const assessmentFields = {
   amount: fen.optional().openapi({ description: "fen; temporary assistance (default: the amount requested)" }),
 };
 const approveBody = z.object(assessmentFields).strict().openapi("CaseApproval");
+const decisionsBody = z
+  .object({
+    decisions: z
+      .array(
+        z.discriminatedUnion("decision", [
+          z.object({ caseId: bytes32, decision: z.literal("approve"), ...assessmentFields }).strict(),
+          z.object({ caseId: bytes32, decision: z.literal("reject"), reason }).strict(),
+        ]),
+      )
+      .min(1)
+      .max(DECISION_BATCH_MAX),
+  })
+  .strict()
+  .openapi("CaseDecisions");
 const recertifyBody = z
   .object({
     ...assessmentFields,
@@ -505,6 +521,48 @@ export function caseRoutes(ctx: GatewayContext, registry: OpenAPIRegistry): Rout
       firstPeriod: d.firstPeriod,
       lastPeriod: d.lastPeriod,
       assessment: d.assessment,
+    });
+  });
+
+  registry.registerPath({
+    method: "post",
+    path: "/v1/cases/decisions",
+    summary:
+      `Approve and reject many cases at once (approver, up to ${DECISION_BATCH_MAX}): one ledger transaction, all ` +
+      "or none, each as its single route would; a refusal names the decision at fault (`field`: `decisions.<i>`)",
+    request: body(decisionsBody),
+    responses: {
+      200: json(
+        z
+          .object({
+            txHash: z.string(),
+            decisions: z.array(
+              decisionView.extend({
+                amount: z.string().optional(),
+                firstPeriod: z.number().optional(),
+                lastPeriod: z.number().optional(),
+              }),
+            ),
+          })
+          .openapi("CaseDecisionsDone"),
+      ),
+      ...errors(400, 401, 403, 404, 409, 503),
+    },
+  });
+  r.post("/cases/decisions", async (req, res) => {
+    const p = requireInstitution(res, Role.Approver);
+    const input = parse(decisionsBody, req.body);
+    const done = await decideCases(ctx, p, input.decisions);
+    res.json({
+      txHash: done[0].txHash,
+      decisions: done.map((d) => ({
+        ...decisionJson(d),
+        ...(d.amount !== undefined && {
+          amount: String(d.amount),
+          firstPeriod: d.firstPeriod,
+          lastPeriod: d.lastPeriod,
+        }),
+      })),
     });
   });
 

@@ -59,6 +59,8 @@ import {
   type CaseRecord,
   type CaseReview,
   type CaseSubmission,
+  type CaseVerdict,
+  type ApprovalOutcome,
   type Clawback,
   type DisasterDeclaration,
   type DisasterReliefRun,
@@ -438,6 +440,30 @@ export class EvmLedger implements Ledger {
       firstPeriod: approved.firstPeriod,
       lastPeriod: approved.lastPeriod,
     };
+  }
+
+  async decideCases(
+    actor: ActorId,
+    verdicts: readonly CaseVerdict[],
+  ): Promise<TxResult & { outcomes: (ApprovalOutcome | null)[] }> {
+    const iface = this.#interfaces.ledger;
+    const calls = verdicts.map((v) =>
+      v.approve
+        ? iface.encodeFunctionData("approveCase", [v.caseId, assessmentArg(v.assessment), v.ruleVersion])
+        : iface.encodeFunctionData("rejectCase", [v.caseId, v.reasonDigest]),
+    );
+    const mined = await this.#send("decideCases", actor, "ledger", "multicall", [calls]);
+    const approved = new Map<string, ApprovalOutcome>();
+    for (const e of mined.events) {
+      if (e.name !== "CaseApproved") continue;
+      const a = e.args as LedgerEventArgs<"CaseApproved">;
+      approved.set(a.caseId.toLowerCase(), { amount: a.amount, firstPeriod: a.firstPeriod, lastPeriod: a.lastPeriod });
+    }
+    const outcomes = verdicts.map((v) => (v.approve ? (approved.get(v.caseId.toLowerCase()) ?? null) : null));
+    if (outcomes.some((o, i) => verdicts[i].approve && o === null)) {
+      throw new Error("decideCases: an approval without its CaseApproved event");
+    }
+    return { ...txResult(mined), outcomes };
   }
 
   async rejectCase(actor: ActorId, d: CaseDecision): Promise<TxResult> {

@@ -42,6 +42,8 @@ import {
   type CaseRecord,
   type CaseReview,
   type CaseSubmission,
+  type CaseVerdict,
+  type ApprovalOutcome,
   type Clawback,
   type DisasterDeclaration,
   type DisasterReliefRun,
@@ -307,6 +309,25 @@ export class FabricLedger implements Ledger, VoucherLedger {
     const { tx, reply } = await this.#send("approveCase", actor, a);
     const f = Fields.of(reply, "approveCase");
     return { ...tx, amount: f.big("amount"), firstPeriod: f.num("firstPeriod"), lastPeriod: f.num("lastPeriod") };
+  }
+
+  async decideCases(
+    actor: ActorId,
+    verdicts: readonly CaseVerdict[],
+  ): Promise<TxResult & { outcomes: (ApprovalOutcome | null)[] }> {
+    const { tx, reply } = await this.#send("decideCases", actor, { decisions: verdicts });
+    const outcomes = Fields.of(reply, "decideCases").raw("outcomes");
+    if (!Array.isArray(outcomes) || outcomes.length !== verdicts.length) {
+      throw new Error("decideCases: the chaincode's reply has not one outcome a decision");
+    }
+    return {
+      ...tx,
+      outcomes: outcomes.map((o, i) => {
+        if (o === null) return null;
+        const f = Fields.of(o, `decideCases.outcomes.${i}`);
+        return { amount: f.big("amount"), firstPeriod: f.num("firstPeriod"), lastPeriod: f.num("lastPeriod") };
+      }),
+    };
   }
 
   async rejectCase(actor: ActorId, d: CaseDecision): Promise<TxResult> {

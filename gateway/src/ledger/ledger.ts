@@ -16,6 +16,7 @@ import type {
   Account,
   AnchorRecord,
   AnchorSubmission,
+  ApprovalOutcome,
   Bytes32,
   CaseApproval,
   CaseDecision,
@@ -23,6 +24,7 @@ import type {
   CaseRecord,
   CaseReview,
   CaseSubmission,
+  CaseVerdict,
   Clawback,
   DisasterDeclaration,
   DisasterReliefRun,
@@ -140,6 +142,15 @@ export interface Ledger extends VoucherLedger {
     approval: CaseApproval,
   ): Promise<TxResult & { amount: bigint; firstPeriod: number; lastPeriod: number }>;
   rejectCase(actor: ActorId, decision: CaseDecision): Promise<TxResult>;
+  /**
+   * Many approvals and rejections in one transaction, each as {@link approveCase} or {@link rejectCase} would, in
+   * order; all or none (the first refusal is thrown as that case's `LedgerError`). What each approval gave, in
+   * order (`null` for a rejection). On the EVM ledger, one `multicall` of the single calls.
+   */
+  decideCases(
+    actor: ActorId,
+    verdicts: readonly CaseVerdict[],
+  ): Promise<TxResult & { outcomes: (ApprovalOutcome | null)[] }>;
   suspendCase(actor: ActorId, decision: CaseDecision): Promise<TxResult>;
   resumeCase(actor: ActorId, decision: CaseDecision): Promise<TxResult>;
   recertifyCase(

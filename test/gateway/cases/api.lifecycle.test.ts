@@ -382,4 +382,100 @@ describe("cases API: lifecycle", function () {
       expect(await indexStatus(a.caseId)).to.equal("submitted");
     });
   });
+
+  describe("POST /v1/cases/decisions: many approvals and rejections in one transaction", function () {
+    const decide = (body: object, who: Who = "county-approver") =>
+      t.http.post("/v1/cases/decisions").set("Authorization", t.auth(who)).send(body);
+
+    /** Cases whose notice is over, ready for a decision. */
+    async function inNotice(n: number, options: Parameters<typeof application>[0] = {}) {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const { caseId } = await submitted(options);
+        expect((await act(caseId, "review", "township-caseworker", { passed: true, reason: "ok" })).status).to.equal(
+          200,
+        );
+        ids.push(caseId);
+      }
+      await t.chain.increaseTime(NOTICE + 1);
+      return ids;
+    }
+
+    it("decides every case in one ledger transaction, each as its single route: amounts, statuses, audit", async function () {
+      const ids = await inNotice(3, { members: 3, monthlyIncome: 60_000 });
+      const res = await decide({
+        decisions: [
+          { caseId: ids[0], decision: "approve" },
+          { caseId: ids[1], decision: "reject", reason: "收入核實超標" },
+          { caseId: ids[2], decision: "approve", householdSize: 2, incomePerHead: 10_000 },
+        ],
+      });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      const [first, second, third] = res.body.decisions;
+      // 補差 from the household record, as POST /approve: (73,700 − 60,000 / 3) × 3; and from what was given.
+      expect(first).to.include({ status: "approved", amount: String((73_700 - 20_000) * 3), txHash: res.body.txHash });
+      expect(second).to.include({ status: "rejected" });
+      expect(second).to.not.have.property("amount");
+      expect(third).to.include({ status: "approved", amount: String((73_700 - 10_000) * 2) });
+      const receipt = await t.chain.rpc<{ status: string }>("eth_getTransactionReceipt", [res.body.txHash]);
+      expect(receipt.status).to.equal("0x1");
+      expect(await chainStatus(ids[0])).to.equal(CaseStatus.Approved);
+      expect(await chainStatus(ids[1])).to.equal(CaseStatus.Rejected);
+      expect(await chainStatus(ids[2])).to.equal(CaseStatus.Approved);
+      expect((await t.gateway.ctx.ledger.caseRecord(ids[2]))?.amount).to.equal(BigInt((73_700 - 10_000) * 2));
+      expect([await indexStatus(ids[0]), await indexStatus(ids[1]), await indexStatus(ids[2])]).to.deep.equal([
+        "approved",
+        "rejected",
+        "approved",
+      ]);
+      const approved = await t.gateway.ctx.store.listAudit({ target: ids[0], action: "case.approved" });
+      expect(approved).to.have.length(1);
+      expect(approved[0].details).to.include({ txHash: res.body.txHash, batch: 3, amount: "161100" });
+      const rejected = await t.gateway.ctx.store.listAudit({ target: ids[1], action: "case.rejected" });
+      expect(rejected[0].reason).to.equal("收入核實超標");
+      // The household was opened for the first approval only (the third was given its assessment).
+      expect(await t.gateway.ctx.store.listAudit({ target: ids[0], action: "record.opened" })).to.not.have.length(0);
+      expect(JSON.stringify(receipt)).to.not.include(Buffer.from("收入核實超標").toString("hex"));
+    });
+
+    it("all or none: one case the chain refuses names decisions.<i>, and no case changes", async function () {
+      const ids = await inNotice(2);
+      expect((await act(ids[1], "reject", "county-approver", { reason: "先駁回" })).status).to.equal(200);
+      const res = await decide({
+        decisions: [
+          { caseId: ids[0], decision: "approve" },
+          { caseId: ids[1], decision: "approve" },
+        ],
+      });
+      expect(res.status).to.equal(409);
+      expect(res.body.error).to.include({ code: "LEDGER_REJECTED", ledgerCode: "LedgerInvalidCaseStatus" });
+      expect(res.body.error.field).to.equal("decisions.1");
+      expect(await indexStatus(ids[0])).to.equal("in-notice");
+      expect(await chainStatus(ids[0])).to.equal(CaseStatus.InNotice);
+      expect(await t.gateway.ctx.store.listAudit({ target: ids[0], action: "case.approved" })).to.have.length(0);
+    });
+
+    it("bad input is 400 naming the field, a wrong role 403, an invisible case 404; nothing changes", async function () {
+      const [a] = await inNotice(1);
+      const ok = { caseId: a, decision: "approve" };
+      for (const [body, field] of [
+        [{ decisions: [] }, "decisions"],
+        [{ decisions: [{ ...ok, decision: "maybe" }] }, "decisions.0.decision"],
+        [{ decisions: [{ caseId: a, decision: "reject" }] }, "decisions.0.reason"],
+        [{ decisions: [ok, ok] }, "decisions.1.caseId"],
+        [{ decisions: [{ ...ok, householdSize: 0 }] }, "decisions.0.householdSize"],
+        [{ decisions: [{ ...ok, reason: "x" }] }, "decisions.0.reason"],
+        [{ decisions: Array.from({ length: 101 }, () => ok) }, "decisions"],
+      ] as const) {
+        const res = await decide(body);
+        expect(res.status, JSON.stringify(body).slice(0, 80)).to.equal(400);
+        expect(res.body.error.code).to.equal("VALIDATION_FAILED");
+        expect(res.body.error.field).to.equal(field);
+      }
+      expect((await decide({ decisions: [ok] }, "township-caseworker")).status).to.equal(403);
+      const nobody = await decide({ decisions: [{ ...ok, caseId: `0x${"12".repeat(32)}` }] });
+      expect(nobody.status).to.equal(404);
+      expect(await indexStatus(a)).to.equal("in-notice");
+    });
+  });
 });
