@@ -233,7 +233,7 @@ export interface GrowthWindow {
  */
 export async function chainGrowthProbe(
   options: {
-    anvil?: { pruneHistory?: number; blockTime?: number };
+    anvil?: { pruneHistory?: number; blockTime?: number; transactionBlockKeeper?: number };
     total?: number;
     window?: number;
     concurrency?: number;
