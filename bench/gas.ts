@@ -92,6 +92,23 @@ async function lifecycle() {
     "approveCase",
     ledger.connect(actors.approver).approveCase(c.caseId, assessment(), PROGRAMMES.dibao.ruleVersion),
   );
+  // Decisions on a list, a case's share: what POST /v1/cases/decisions (up to 100) sends, one multicall.
+  const approvals = many
+    .slice(0, 100)
+    .map((m) =>
+      ledger.interface.encodeFunctionData("approveCase", [m.caseId, assessment(), PROGRAMMES.dibao.ruleVersion]),
+    );
+  rows.push({
+    step: "multicall of approveCase (100 cases), a case",
+    gas: (await gasOf(ledger.connect(actors.approver).multicall(approvals))) / 100n,
+  });
+  const rejections = many
+    .slice(100, 192)
+    .map((m) => ledger.interface.encodeFunctionData("rejectCase", [m.caseId, digest("no")]));
+  rows.push({
+    step: "multicall of rejectCase (92 cases), a case",
+    gas: (await gasOf(ledger.connect(actors.approver).multicall(rejections))) / 92n,
+  });
   await add(
     "setBeneficiaryKey",
     ledger.connect(actors.caseworker).setBeneficiaryKey(c.caseId, actors.beneficiary.address),
@@ -121,6 +138,19 @@ async function lifecycle() {
   await ledger.executePayouts(dibao, period, [other.caseId]);
   const otherKey = { caseId: other.caseId, period, eventId: ethers.ZeroHash };
   await add("reportFailure", ledger.connect(actors.paymentAgent).reportFailure(otherKey, digest("closed account")));
+  // A bank's failed lines, a payout's share: what a settlement report sends (FAILURE_BATCH, 100, a multicall).
+  const batchIds = many.slice(0, 100).map((m) => m.caseId);
+  await ledger.executePayouts(dibao, period, batchIds);
+  const failures = batchIds.map((caseId) =>
+    ledger.interface.encodeFunctionData("reportFailure", [
+      { caseId, period, eventId: ethers.ZeroHash },
+      digest("closed account"),
+    ]),
+  );
+  rows.push({
+    step: "multicall of reportFailure (100 payouts), a payout",
+    gas: (await gasOf(ledger.connect(actors.paymentAgent).multicall(failures))) / 100n,
+  });
   await ledger.executePayouts(dibao, period, [other.caseId]);
   await add(
     "attestReceipt (gateway, confirmed)",

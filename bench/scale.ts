@@ -17,8 +17,9 @@
  *    below the standard (the approver opens each household record), rejection for the others.
  * 5. anchoring: the real `AnchoringWorker`, rounds of 50,000 records (one root a transaction, whatever its size).
  * 6. payout run: `startMonthlyRun`, the production run (pages of 500 cases a transaction).
- * 7. settlement: `applySettlement` with reports of 50,000 lines, 1% failed (one `reportFailure` each).
- * 8. receipts: a sample of 1% (at most 1,000) confirmed through `issueReceipt` (SM2-signed, attested on chain).
+ * 7. settlement: `applySettlement` with reports of 50,000 lines, 1% failed (`reportFailure`, 100 a multicall).
+ * 8. receipts: a sample of 1% (at most 1,000) confirmed through `issueReceipt` (SM2-signed, attested on chain), 64 at
+ *    once on interval mining.
  * 9. sweep: the audit sweep `runSweep` in a fresh process (bench/sweep.ts's child), after anchoring what is left.
  *
  * Per stage: wall time, items per second, gas and transactions of the blocks it mined, database size after it, peak
@@ -63,6 +64,8 @@ const CONCURRENCY = Number(process.env.RELIEF_SCALE_CONCURRENCY ?? 256);
 const REVIEW_BATCHES_IN_FLIGHT = 8;
 /** Decision batches in flight (DECISION_BATCH_MAX each): the gateway opens each approval's household record first. */
 const DECISION_BATCHES_IN_FLIGHT = 4;
+/** Receipts issued at once (each an SM2 signature and its own attestation transaction). */
+const RECEIPTS_IN_FLIGHT = 64;
 const IMPORT_FILE = 20_000;
 const ANCHOR_BATCH = 50_000;
 const SETTLEMENT_REPORT = 50_000;
@@ -86,8 +89,9 @@ const PRUNE_HISTORY = Number(process.env.RELIEF_CHAIN_PRUNE_HISTORY);
 // a transaction (automine), the per-case stages then cost in proportion to the cases already on chain, quadratic in
 // all (bench/scale-probe.ts `chainGrowthProbe`; docs/SCALING.md). They run with a block every
 // RELIEF_SCALE_BLOCK_TIME seconds instead (default 1, as a consortium chain's block period), so that a block's cost is
-// shared by the ~100 transactions it holds; "auto" for a block a transaction. The batched stages (anchoring, payout
-// run, settlement, receipts) send their transactions one after another and run on automine, as before.
+// shared by the ~100 transactions it holds; "auto" for a block a transaction. So do the receipts (each its own
+// transaction, many at once). The batched stages (anchoring, payout run, settlement) send their transactions one
+// after another and run on automine, as before.
 const BLOCK_TIME = process.env.RELIEF_SCALE_BLOCK_TIME ?? "1";
 /** Block gas limit while blocks hold many transactions (anvil's default, 30 M, holds ~180 submissions). */
 const BLOCK_GAS_LIMIT = 1_000_000_000;
@@ -473,9 +477,12 @@ async function month(households: number): Promise<SizeRun> {
       return { items: lines, note: `${fmt(failed)} failed (1%), reports of up to ${fmt(SETTLEMENT_REPORT)} lines` };
     });
 
+    // Receipts arrive one family at a time, each its own transaction: on a chain with a block period, the ones that
+    // arrive together share a block, as here (RECEIPTS_IN_FLIGHT at once, interval mining).
+    await setMining(tg.chain.url, "interval");
     await measure(tg, stages, "receipts", async () => {
       const sample = settledIds.filter((_, i) => i % 100 === 0).slice(0, 1_000);
-      await pool(sample, 16, async (payoutId) => {
+      await pool(sample, RECEIPTS_IN_FLIGHT, async (payoutId) => {
         const caseId = payoutId.split(":")[0];
         const kase = await ctx.store.getCase(caseId);
         const who = { kind: "beneficiary" as const, pseudonym: kase!.pseudonym };
@@ -483,6 +490,7 @@ async function month(households: number): Promise<SizeRun> {
       });
       return { items: sample.length, note: "1% of the settled payouts, at most 1,000" };
     });
+    await setMining(tg.chain.url, "auto");
 
     await anchorAll(ctx); // the receipts' records
     await measure(tg, stages, "sweep", async () => {

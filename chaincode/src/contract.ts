@@ -103,6 +103,7 @@ export const TRANSACTIONS: Readonly<Record<string, Handler>> = {
   payDisasterRelief: events.payDisasterRelief,
   confirmSettlements: settlement.confirmSettlements,
   reportFailure: settlement.reportFailure,
+  reportFailures: settlement.reportFailures,
   payoutStatus: settlement.payoutStatus,
   casePayouts: settlement.casePayouts,
   unsettledPayouts: settlement.unsettledPayouts,

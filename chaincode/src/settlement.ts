@@ -6,7 +6,7 @@ import { MONTHLY, type PayoutState, type SettlementBatch } from "../../lib/ledge
 import { contains } from "../../lib/regions";
 import { PayoutStatus, Role } from "../../lib/roles";
 import { authorize } from "./access";
-import { bytes32, object, uint, ZERO32, type Json } from "./codec";
+import { bytes32, object, objectList, uint, ZERO32, type Json } from "./codec";
 import type { ReliefContext } from "./context";
 import { knownCase, loadCase, periodBit, saveCase } from "./case-state";
 import { caseCount, caseIdAt } from "./cases";
@@ -92,6 +92,18 @@ export async function reportFailure(ctx: ReliefContext, input: Json): Promise<{ 
     reasonDigest,
   });
   return { amount };
+}
+
+/**
+ * Many failure reports in one transaction, each exactly as {@link reportFailure}, in order; the first refusal fails
+ * the whole transaction (the EVM ledger's `multicall` of `reportFailure`). Replies with each payout's amount.
+ */
+export async function reportFailures(ctx: ReliefContext, input: Json): Promise<{ amounts: bigint[] }> {
+  const failures = objectList(input, "failures");
+  if (failures.length === 0) refuse("LedgerEmptyMulticall");
+  const amounts: bigint[] = [];
+  for (const f of failures) amounts.push((await reportFailure(ctx, f)).amount);
+  return { amounts };
 }
 
 export async function payoutStatus(ctx: ReliefContext, input: Json): Promise<PayoutState> {

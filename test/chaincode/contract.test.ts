@@ -53,6 +53,7 @@ const LEDGER_METHODS: Record<Exclude<ChainMethod, keyof VoucherLedger>, true> & 
   payDisasterRelief: true,
   confirmSettlements: true,
   reportFailure: true,
+  reportFailures: true,
   payoutStatus: true,
   casePayouts: true,
   currentPeriod: true,

@@ -762,6 +762,30 @@ describe("chaincode: the ledger's rules and refusals", function () {
       expect((await run(programmes.tekun, [c.caseId])).paid).to.equal(1);
     });
 
+    it("reports many failures in one transaction, all or none", async function () {
+      const a = await approvedCase(ledger, programmes, "tekun");
+      const b = await approvedCase(ledger, programmes, "tekun");
+      await run(programmes.tekun, [a.caseId, b.caseId]);
+      const keyOf = (caseId: string) => ({ caseId, period: ledger.period(), eventId: MONTHLY });
+      const failure = (caseId: string) => ({ key: keyOf(caseId), reasonDigest: digest("account closed") });
+      const before = await pool(programmes.tekun);
+      await ledger.expectRefused(
+        "paymentAgent",
+        "reportFailures",
+        { failures: [failure(a.caseId), failure(a.caseId)] },
+        "LedgerNotAwaitingSettlement",
+      );
+      expect((await ledger.query<{ status: number }>("payoutStatus", keyOf(a.caseId))).status).to.equal(
+        PayoutStatus.Paid,
+      );
+      const r = await ledger.submit<{ amounts: string[] }>("paymentAgent", "reportFailures", {
+        failures: [failure(a.caseId), failure(b.caseId)],
+      });
+      expect(r.amounts).to.deep.equal(["80000", "80000"]);
+      expect(await pool(programmes.tekun)).to.equal(before + 160_000n);
+      await ledger.expectRefused("paymentAgent", "reportFailures", { failures: [] }, "LedgerEmptyMulticall");
+    });
+
     it("claws back only settled money, at most what was paid", async function () {
       const c = await approvedCase(ledger, programmes, "tekun");
       await run(programmes.tekun, [c.caseId]);

@@ -68,6 +68,7 @@ const WRITES = new Set([
   "payDisasterRelief",
   "confirmSettlements",
   "reportFailure",
+  "reportFailures",
   "attestReceipt",
   "resolveDispute",
   "anchor",

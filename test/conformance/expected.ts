@@ -110,6 +110,8 @@ export const EXPECTED: ReadonlyArray<readonly [step: string, outcome: string]> =
   ["settle by the keeper", "LedgerUnauthorizedRole"],
   ["report dave's payout failed", "ok"],
   ["report a settled payout failed", "LedgerNotAwaitingSettlement"],
+  ["report failures in a batch with a settled payout", "LedgerNotAwaitingSettlement"],
+  ["report an empty batch of failures", "LedgerEmptyMulticall"],
   ["claw back from alice", "ok"],
   ["claw back more than paid", "LedgerClawbackExceedsPayout"],
   ["claw back an unsettled payout", "LedgerPayoutNotSettled"],

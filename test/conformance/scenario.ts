@@ -418,6 +418,13 @@ export async function runStory(chain: ConformanceChain): Promise<Transcript> {
     L.reportFailure("paymentAgent", monthly("dave"), id("account-closed")),
   );
   await step("report a settled payout failed", () => L.reportFailure("paymentAgent", monthly("alice"), id("x")));
+  await step("report failures in a batch with a settled payout", () =>
+    L.reportFailures("paymentAgent", [
+      { key: monthly("dave"), reasonDigest: id("x") },
+      { key: monthly("alice"), reasonDigest: id("x") },
+    ]),
+  );
+  await step("report an empty batch of failures", () => L.reportFailures("paymentAgent", []));
   await step("claw back from alice", () =>
     L.recordClawback("countyFinance", { key: monthly("alice"), amount: 10_000n, referenceDigest: id("overpaid") }),
   );

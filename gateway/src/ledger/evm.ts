@@ -561,6 +561,20 @@ export class EvmLedger implements Ledger {
     return { ...txResult(mined), amount: only(mined.events, "PayoutFailed").amount };
   }
 
+  async reportFailures(
+    actor: ActorId,
+    failures: readonly { key: PayoutKey; reasonDigest: Bytes32 }[],
+  ): Promise<TxResult & { amounts: bigint[] }> {
+    const iface = this.#interfaces.ledger;
+    const calls = failures.map((f) => iface.encodeFunctionData("reportFailure", [key(f.key), f.reasonDigest]));
+    const mined = await this.#send("reportFailures", actor, "ledger", "multicall", [calls]);
+    const amounts = mined.events.flatMap((e) =>
+      e.name === "PayoutFailed" ? [(e.args as LedgerEventArgs<"PayoutFailed">).amount] : [],
+    );
+    if (amounts.length !== failures.length) throw new Error("reportFailures: not one PayoutFailed a report");
+    return { ...txResult(mined), amounts };
+  }
+
   async payoutStatus(k: PayoutKey): Promise<PayoutState> {
     return decodePayoutState(await this.#call("ledger", "payoutStatus", [key(k)]));
   }

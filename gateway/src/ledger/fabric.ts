@@ -443,6 +443,19 @@ export class FabricLedger implements Ledger, VoucherLedger {
     return { ...tx, amount: Fields.of(reply, "reportFailure").big("amount") };
   }
 
+  async reportFailures(
+    actor: ActorId,
+    failures: readonly { key: PayoutKey; reasonDigest: Bytes32 }[],
+  ): Promise<TxResult & { amounts: bigint[] }> {
+    const body = { failures: failures.map((f) => ({ key: key(f.key), reasonDigest: f.reasonDigest })) };
+    const { tx, reply } = await this.#send("reportFailures", actor, body);
+    const amounts = Fields.of(reply, "reportFailures").raw("amounts");
+    if (!Array.isArray(amounts) || amounts.length !== failures.length) {
+      throw new Error("reportFailures: the chaincode's reply has not one amount a report");
+    }
+    return { ...tx, amounts: amounts.map((a, i) => toBigint(a, `reportFailures.amounts.${i}`)) };
+  }
+
   async payoutStatus(k: PayoutKey): Promise<PayoutState> {
     const reply = await this.#query("payoutStatus", key(k));
     if (reply === null) return { status: 0 as PayoutStatus, amount: 0n };

@@ -172,6 +172,15 @@ export interface Ledger extends VoucherLedger {
   /** Confirms settlements in chunks, one all-or-nothing transaction each, in order. */
   confirmSettlements(actor: ActorId, batch: SettlementBatch): Promise<{ transactions: TxResult[] }>;
   reportFailure(actor: ActorId, key: PayoutKey, reasonDigest: Bytes32): Promise<TxResult & { amount: bigint }>;
+  /**
+   * Many failure reports in one transaction, each as {@link reportFailure} would, in order; all or none (the first
+   * refusal is thrown as that payout's `LedgerError`). Each payout's amount, in order. On the EVM ledger, one
+   * `multicall` of the single calls.
+   */
+  reportFailures(
+    actor: ActorId,
+    failures: readonly { key: PayoutKey; reasonDigest: Bytes32 }[],
+  ): Promise<TxResult & { amounts: bigint[] }>;
   payoutStatus(key: PayoutKey): Promise<PayoutState>;
   casePayouts(caseId: Bytes32): Promise<PayoutKey[]>;
   /** The period of the chain's latest block. */

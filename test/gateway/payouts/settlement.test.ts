@@ -191,4 +191,36 @@ describe("payouts API: settlement reports", function () {
     const audit = await t.gateway.ctx.store.listAudit({ action: "settlement.reported" });
     expect(audit).to.have.length(3);
   });
+
+  it("failed lines go many a transaction: one multicall for three failures, each payout failed with its amount", async function () {
+    const specs = Array.from({ length: 2 }, (_, i) => ({
+      programmeId: URBAN,
+      householdSize: 2 + i,
+      incomePerHead: 0n,
+    }));
+    const more = await submitCases(t, specs);
+    await passNotice(t);
+    const moreAmounts = await approveCases(t, more, specs);
+    await runMonthly("settle-run-3");
+    const failing = [pid(4), ...more.map((caseId) => payoutIdOf({ caseId, period, eventId: MONTHLY }))];
+    const poolBefore = await ledger.poolBalance(URBAN);
+    const res = await csv(
+      ["payout_id,bank_reference,outcome,reason", ...failing.map((id) => `${id},,failed,${REASON}`)].join("\n"),
+    );
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body).to.deep.equal({ settled: 0, failed: 3, already: 0, transactions: 1 });
+    expect(await ledger.poolBalance(URBAN)).to.equal(poolBefore + amounts[4] + moreAmounts[0] + moreAmounts[1]);
+    const audits = await Promise.all(
+      failing.map(
+        async (id) =>
+          (await t.gateway.ctx.store.listAudit({ action: "payout.failed", target: id }))[0].details as Record<
+            string,
+            unknown
+          >,
+      ),
+    );
+    expect(new Set(audits.map((a) => a.txHash)).size).to.equal(1);
+    expect(audits.map((a) => a.amount)).to.deep.equal([amounts[4], ...moreAmounts].map(String));
+    for (const id of failing) expect((await t.gateway.ctx.store.getPayout(id))!.status).to.equal("failed");
+  });
 });
