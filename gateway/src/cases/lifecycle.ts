@@ -391,7 +391,7 @@ export async function approveCase(
   };
 }
 
-/** Most decisions one call takes: ~67,000 gas an approval in a batch on the EVM ledger, ~7 M gas for 100. */
+/** Most decisions one call takes: ~70,100 gas an approval in a batch on the EVM ledger (bench/gas.ts), ~7 M for 100. */
 export const DECISION_BATCH_MAX = 100;
 
 export type BatchDecisionInput =

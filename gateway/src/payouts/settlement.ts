@@ -35,7 +35,7 @@ const MAX_REASON = 500;
 const MAX_ROW_ERRORS = 1_000;
 /** Chain views in flight while checking a report. */
 const VIEW_CONCURRENCY = 16;
-/** Failure reports a transaction: ~27,000 gas each in a multicall (bench/gas.ts), ~2.7 M gas for 100. */
+/** Failure reports a transaction: ~20,600 gas each in a multicall (bench/gas.ts), ~2.1 M gas for 100. */
 export const FAILURE_BATCH = 100;
 
 export const SETTLEMENT_ERROR = {
