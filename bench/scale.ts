@@ -598,6 +598,7 @@ function render(runs: SizeRun[], result: ReturnType<typeof results>): string {
     lines.push(
       `### ${fmt(partial.households)} households: stopped after "${partial.stages[partial.stages.length - 1].stage}" (incomplete)`,
       "",
+      ...(process.env.RELIEF_SCALE_STOPPED ? [process.env.RELIEF_SCALE_STOPPED, ""] : []),
       table(
         [
           "stage",
@@ -713,8 +714,12 @@ function renderSaved(): void {
     JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, `${name}.json`), "utf8")) as ReturnType<typeof results>;
   const saved = read("scale");
   // RELIEF_SCALE_MERGE=a,b: sizes measured into other results files, shown with these (smallest first).
-  for (const name of (process.env.RELIEF_SCALE_MERGE ?? "").split(",").filter(Boolean))
-    saved.runs.push(...read(name).runs);
+  // A stopped run in one of them is shown as such (RELIEF_SCALE_STOPPED says why, e.g. "anvil's memory").
+  for (const name of (process.env.RELIEF_SCALE_MERGE ?? "").split(",").filter(Boolean)) {
+    const merged = read(name) as ReturnType<typeof results> & { partial?: unknown };
+    saved.runs.push(...merged.runs);
+    if (merged.partial && !("partial" in saved)) Object.assign(saved, { partial: merged.partial });
+  }
   saved.runs.sort((a, b) => a.households - b.households);
   const md = render(saved.runs, saved);
   writeSection("scale", md);
