@@ -3,22 +3,10 @@ import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { CaseStatus } from "../../lib/roles";
-import { PROGRAMMES, REGION, deployFunded, digest, newCase } from "../helpers/fixture";
+import { PROGRAMMES, REGION, accepted, deployFunded, digest, inTurn, newCase } from "../helpers/fixture";
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_203);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
-
-/** Whether the chain accepts a transaction. */
-const accepted = (tx: Promise<unknown>): Promise<boolean> =>
-  tx.then(
-    () => true,
-    () => false,
-  );
-/** Whether the chain accepts `send` for every item, one after another (stopping at the first refusal). */
-async function inTurn<T>(items: readonly T[], send: (item: T) => Promise<unknown>): Promise<boolean> {
-  for (const item of items) if (!(await accepted(send(item)))) return false;
-  return true;
-}
 
 type Submission = { caseId: string; programmeId: bigint; region: bigint; pseudonym: string; recordDigest: string };
 

@@ -2,16 +2,10 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { CaseStatus } from "../../lib/roles";
-import { PROGRAMMES, REGION, assessment, deployFunded, digest, newCase } from "../helpers/fixture";
+import { PROGRAMMES, REGION, accepted, assessment, deployFunded, digest, inTurn, newCase } from "../helpers/fixture";
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_203);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
-
-const accepted = (tx: Promise<unknown>): Promise<boolean> =>
-  tx.then(
-    () => true,
-    () => false,
-  );
 
 /** A decision as the approver's list holds it: approve with the standard assessment, or reject with a reason. */
 type Decision = { caseId: string; approve: boolean };
@@ -113,17 +107,11 @@ describe("ReliefLedger.multicall: many lifecycle calls in one transaction (decis
           const decisions = entries.map((e) => ({ caseId: pool[e.pick], approve: e.approve }));
           const approver = ledger.connect(actors.approver);
           const start = await takeSnapshot();
-          let eachOk = true;
-          for (const d of decisions) {
-            const sent = approver.getFunction(d.approve ? "approveCase" : "rejectCase");
-            const args = d.approve
-              ? [d.caseId, assessment(), fx.ruleVersion]
-              : [d.caseId, digest("income above the standard")];
-            if (!(await accepted(sent(...args)))) {
-              eachOk = false;
-              break;
-            }
-          }
+          const eachOk = await inTurn(decisions, (d) =>
+            d.approve
+              ? approver.approveCase(d.caseId, assessment(), fx.ruleVersion)
+              : approver.rejectCase(d.caseId, digest("income above the standard")),
+          );
           const afterEach = eachOk ? await view() : undefined;
           await start.restore();
           const before = await view();

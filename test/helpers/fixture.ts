@@ -359,3 +359,16 @@ export async function longProgrammeCase(fx: Funded) {
   await ledger.connect(actors.approver).approveCase(c.caseId, assessment(), input.ruleVersion);
   return { caseId: c.caseId, programmeId, p0: Number((await ledger.caseRecord(c.caseId)).firstPeriod) };
 }
+
+/** Whether the chain accepts a transaction. */
+export const accepted = (tx: Promise<unknown>): Promise<boolean> =>
+  tx.then(
+    () => true,
+    () => false,
+  );
+
+/** Whether the chain accepts `send` for every item, one after another (stopping at the first refusal). */
+export async function inTurn<T>(items: readonly T[], send: (item: T) => Promise<unknown>): Promise<boolean> {
+  for (const item of items) if (!(await accepted(send(item)))) return false;
+  return true;
+}
