@@ -8,8 +8,8 @@
  * Life of a run: `POST` reserves the idempotency key, stores the run (`pending`) together with its 202 response, and
  * queues it; the queue runs one run at a time per (programme, period) — or per disaster — in this process, so runs of
  * one period never compete for the same entitlements or the same actor's nonces. Execution walks the case index in
- * pages of {@link DEFAULT_PAGE_SIZE} (one chain call each, so progress is visible and a crash loses at most a page's
- * bookkeeping), records the paid outcomes as payouts and the progress on the run, and ends `completed`, or `failed`
+ * pages of {@link DEFAULT_PAGE_SIZE} (one chain call each, up to {@link DEFAULT_PAGES_IN_FLIGHT} at once, so
+ * progress is visible and a crash loses at most those pages' bookkeeping), records the paid outcomes as payouts and the progress on the run, and ends `completed`, or `failed`
  * with a stable error code. Runs that are `pending` or `running` at start-up, or `failed` because the chain or the
  * database was unavailable, are executed again by {@link resumeRuns}.
  *
@@ -45,6 +45,8 @@ import { payoutIdOf } from "./ids";
 
 /** Cases per chain call of a run. */
 export const DEFAULT_PAGE_SIZE = 500;
+/** Chain calls of a run in flight at once (~4.7 M gas each: four fit one 30 M-gas block). */
+export const DEFAULT_PAGES_IN_FLIGHT = 4;
 /** Case index statuses a run never lists (not on chain, or refused for good). */
 export const UNLISTED_CASE_STATUSES: ReadonlySet<string> = new Set(["rejected", "pending-chain"]);
 /** Error codes of failed runs that {@link resumeRuns} executes again. */
@@ -68,6 +70,8 @@ export interface RunRuntime {
   active: Set<string>;
   /** Cases per chain call (tests lower it to see runs in several steps). */
   pageSize: number;
+  /** Chain calls of one run sent before the first is mined: pages share blocks on a chain with a block period. */
+  pagesInFlight: number;
 }
 
 const RUNTIMES = new WeakMap<GatewayContext, RunRuntime>();
@@ -76,7 +80,7 @@ const RUNTIMES = new WeakMap<GatewayContext, RunRuntime>();
 export function payoutRuntime(ctx: GatewayContext): RunRuntime {
   let rt = RUNTIMES.get(ctx);
   if (!rt) {
-    rt = { queues: new Map(), active: new Set(), pageSize: DEFAULT_PAGE_SIZE };
+    rt = { queues: new Map(), active: new Set(), pageSize: DEFAULT_PAGE_SIZE, pagesInFlight: DEFAULT_PAGES_IN_FLIGHT };
     RUNTIMES.set(ctx, rt);
   }
   return rt;
@@ -333,8 +337,28 @@ export async function executeRun(ctx: GatewayContext, runId: string): Promise<vo
   try {
     attempt.result.startBlock ??= await ctx.ledger.blockNumber();
     await ctx.store.updatePayoutRun(runId, { status: "running", errorCode: null, result: attempt.json() });
+    // Pages go to the chain up to `pagesInFlight` at a time, so that they share blocks; each is recorded once mined.
+    // A page that fails stops the listing; the pages already sent are recorded before the run fails, and whatever
+    // the chain paid without being recorded is reconciled when the run is executed again (above).
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    let progressWritten: Promise<unknown> = Promise.resolve();
+    const sendPage = async (cases: CaseIndexRow[]) => {
+      const caseIds = cases.map((c) => c.caseId);
+      const result =
+        run.kind === "monthly"
+          ? await ctx.ledger.executePayouts(run.actor, { programmeId: run.programmeId, period: run.period, caseIds })
+          : await ctx.ledger.payDisasterRelief(run.actor, { disasterId: run.eventId, caseIds });
+      await recordChunk(ctx, attempt, cases, result);
+      // Progress is written in order, each write with the counters of its moment.
+      const write = progressWritten.then(() =>
+        ctx.store.updatePayoutRun(runId, { status: "running", ...attempt.progress(), result: attempt.json() }),
+      );
+      progressWritten = write.catch(() => undefined);
+      await write;
+    };
     let after: string | undefined;
-    for (;;) {
+    while (!failure) {
       const page = await ctx.store.listCases({
         programmeId: run.programmeId,
         withinRegion: run.regionCode,
@@ -344,16 +368,18 @@ export async function executeRun(ctx: GatewayContext, runId: string): Promise<vo
       if (page.length > 0) after = page[page.length - 1].caseId;
       const cases = page.filter((c) => !UNLISTED_CASE_STATUSES.has(c.status));
       if (cases.length > 0) {
-        const caseIds = cases.map((c) => c.caseId);
-        const result =
-          run.kind === "monthly"
-            ? await ctx.ledger.executePayouts(run.actor, { programmeId: run.programmeId, period: run.period, caseIds })
-            : await ctx.ledger.payDisasterRelief(run.actor, { disasterId: run.eventId, caseIds });
-        await recordChunk(ctx, attempt, cases, result);
-        await ctx.store.updatePayoutRun(runId, { status: "running", ...attempt.progress(), result: attempt.json() });
+        const sent: Promise<void> = sendPage(cases)
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => inFlight.delete(sent));
+        inFlight.add(sent);
+        if (inFlight.size >= rt.pagesInFlight) await Promise.race(inFlight);
       }
       if (page.length < rt.pageSize) break;
     }
+    await Promise.all(inFlight);
+    if (failure) throw failure.error;
     const final = attempt.counters;
     await ctx.store.updatePayoutRun(runId, { status: "completed", ...final, errorCode: null, result: attempt.json() });
     await ctx.store.appendAudit({

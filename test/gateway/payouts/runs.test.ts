@@ -5,7 +5,7 @@ import { PayoutStatus } from "../../../lib/roles";
 import { LedgerUnavailableError, MONTHLY, type Ledger } from "../../../gateway/src/ledger";
 import { payoutIdOf, parsePayoutId } from "../../../gateway/src/payouts/ids";
 import { resumePayoutRuns } from "../../../gateway/src/payouts/resume";
-import { payoutRuntime } from "../../../gateway/src/payouts/runs";
+import { DEFAULT_PAGES_IN_FLIGHT, payoutRuntime } from "../../../gateway/src/payouts/runs";
 import { type TestGateway, startTestGateway } from "../api/harness";
 import {
   type CaseSpec,
@@ -280,6 +280,7 @@ describe("payouts API: payout runs", function () {
   it("the chain stops mid-run: the run fails with CHAIN_UNAVAILABLE; restarted, resumePayoutRuns completes it, nothing paid twice", async function () {
     const rt = payoutRuntime(t.gateway.ctx);
     rt.pageSize = 4;
+    rt.pagesInFlight = 1; // one page after another, so that the fault falls between two pages
     const original = ledger.executePayouts.bind(ledger);
     let calls = 0;
     let chainTime = 0;
@@ -308,6 +309,7 @@ describe("payouts API: payout runs", function () {
     expect(await resumePayoutRuns(t.gateway.ctx)).to.deep.equal([runId]);
     await settleBackground(t);
     rt.pageSize = 500;
+    rt.pagesInFlight = DEFAULT_PAGES_IN_FLIGHT;
 
     const run = await getRun(runId);
     expect(run.body).to.include({ status: "completed", listed: 10, paid: 10, skipped: 0, errorCode: null });
@@ -327,6 +329,7 @@ describe("payouts API: payout runs", function () {
   it("the gateway loses a chunk's outcome after the chain paid it: the resumed run reconciles the payouts from the chain", async function () {
     const rt = payoutRuntime(t.gateway.ctx);
     rt.pageSize = 4;
+    rt.pagesInFlight = 1; // one page after another, so that the fault falls between two pages
     const original = ledger.executePayouts.bind(ledger);
     let calls = 0;
     ledger.executePayouts = async (actor, run) => {
@@ -348,6 +351,7 @@ describe("payouts API: payout runs", function () {
     expect(await resumePayoutRuns(t.gateway.ctx)).to.deep.equal([runId]);
     await settleBackground(t);
     rt.pageSize = 500;
+    rt.pagesInFlight = DEFAULT_PAGES_IN_FLIGHT;
 
     const run = await getRun(runId);
     expect(run.body).to.include({ status: "completed", listed: 6, paid: 6, skipped: 0 });
@@ -383,5 +387,41 @@ describe("payouts API: payout runs", function () {
     const direct = await t.http.get(`/v1/payouts/${one.body.payouts[0].payoutId}`).set("Authorization", auth);
     expect(direct.body).to.deep.equal(one.body.payouts[0]);
     expect((await t.http.get("/v1/payouts?period=2026-1").set("Authorization", auth)).status).to.equal(400);
+  });
+
+  it("pages go to the chain several at once: every case paid once and recorded, the run's counts whole", async function () {
+    await t.chain.increaseTime(32 * 24 * 3600); // the next period: the urban cases are payable again
+    const next = await ledger.currentPeriod();
+    const rt = payoutRuntime(t.gateway.ctx);
+    rt.pageSize = 2; // 10 cases: 5 pages, up to DEFAULT_PAGES_IN_FLIGHT at once
+    const original = ledger.executePayouts.bind(ledger);
+    let inFlight = 0;
+    let most = 0;
+    ledger.executePayouts = async (actor, run) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await original(actor, run);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    let runId: string;
+    try {
+      runId = (await post("urban-next", { programmeId: URBAN })).body.runId;
+      await settleBackground(t);
+    } finally {
+      ledger.executePayouts = original;
+      rt.pageSize = 500;
+    }
+    expect(most).to.be.within(2, DEFAULT_PAGES_IN_FLIGHT);
+    const run = await getRun(runId);
+    expect(run.body).to.include({ status: "completed", listed: 10, paid: 10, skipped: 0, errorCode: null });
+    expect(run.body.total).to.equal(String(sum(batches.urban.amounts)));
+    expect(await t.gateway.ctx.store.listPayouts({ runId })).to.have.length(10);
+    for (const caseId of batches.urban.ids) {
+      expect((await ledger.payoutStatus({ caseId, period: next, eventId: MONTHLY })).status).to.equal(
+        PayoutStatus.Paid,
+      );
+    }
   });
 });
