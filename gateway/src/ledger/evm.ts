@@ -198,6 +198,7 @@ function only<N extends LedgerEventName>(events: readonly LedgerEvent[], name: N
 }
 
 export class EvmLedger implements Ledger {
+  readonly writesInFlight = 4;
   readonly chainId: bigint;
   readonly addresses: Readonly<LedgerAddresses>;
   readonly #settings: Settings;

@@ -114,6 +114,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const key = (k: PayoutKey) => ({ caseId: k.caseId, eventId: k.eventId, period: k.period });
 
 export class FabricLedger implements Ledger, VoucherLedger {
+  readonly writesInFlight = 1;
   readonly #settings: Settings;
   readonly #actors = new Map<ActorId, FabricTransport>();
   readonly #reader: FabricTransport;

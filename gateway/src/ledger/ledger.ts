@@ -88,6 +88,12 @@ export interface EventQueryOptions {
 
 /** The ledger, chain-neutral. */
 export interface Ledger extends VoucherLedger {
+  /**
+   * How many writes of one actor may be in flight at once and still land as sent: on the EVM ledger an actor's
+   * transactions are ordered by nonce; on Fabric, transactions endorsed together that write the same keys (a pool,
+   * the fund totals) invalidate each other (MVCC), so one at a time.
+   */
+  readonly writesInFlight: number;
   /** The chain account an actor signs as (to register it as an institution). */
   accountOf(actor: ActorId): Account;
   /** The actors whose keys this ledger holds. */

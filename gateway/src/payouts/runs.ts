@@ -45,7 +45,7 @@ import { payoutIdOf } from "./ids";
 
 /** Cases per chain call of a run. */
 export const DEFAULT_PAGE_SIZE = 500;
-/** Chain calls of a run in flight at once (~4.7 M gas each: four fit one 30 M-gas block). */
+/** Chain calls of a run in flight at once (~4.7 M gas each: four fit one 30 M-gas block), as the ledger allows. */
 export const DEFAULT_PAGES_IN_FLIGHT = 4;
 /** Case index statuses a run never lists (not on chain, or refused for good). */
 export const UNLISTED_CASE_STATUSES: ReadonlySet<string> = new Set(["rejected", "pending-chain"]);
@@ -80,7 +80,8 @@ const RUNTIMES = new WeakMap<GatewayContext, RunRuntime>();
 export function payoutRuntime(ctx: GatewayContext): RunRuntime {
   let rt = RUNTIMES.get(ctx);
   if (!rt) {
-    rt = { queues: new Map(), active: new Set(), pageSize: DEFAULT_PAGE_SIZE, pagesInFlight: DEFAULT_PAGES_IN_FLIGHT };
+    const pagesInFlight = Math.min(DEFAULT_PAGES_IN_FLIGHT, ctx.ledger.writesInFlight);
+    rt = { queues: new Map(), active: new Set(), pageSize: DEFAULT_PAGE_SIZE, pagesInFlight };
     RUNTIMES.set(ctx, rt);
   }
   return rt;
