@@ -5,7 +5,10 @@ import type { Ledger, VoucherLedger } from "../../gateway/src/ledger/ledger";
 import { CONTRACT_NAME, ReliefContract, TRANSACTIONS } from "../../chaincode/src/contract";
 
 /** The `Ledger` methods that are chain calls (the rest are the adapter's own). */
-type ChainMethod = Exclude<keyof Ledger, "accountOf" | "actors" | "blockNumber" | "events" | "close" | "writesInFlight">;
+type ChainMethod = Exclude<
+  keyof Ledger,
+  "accountOf" | "actors" | "blockNumber" | "events" | "close" | "writesInFlight"
+>;
 
 // A `Record` over every chain method: adding a method to `Ledger` without listing it here fails to compile.
 const LEDGER_METHODS: Record<Exclude<ChainMethod, keyof VoucherLedger>, true> & Record<keyof VoucherLedger, true> = {
