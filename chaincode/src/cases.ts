@@ -4,6 +4,7 @@
  * error on both ledgers.
  */
 import type {
+  ApprovalOutcome,
   Assessment,
   CaseApproval,
   CaseDecision,
@@ -256,10 +257,7 @@ export async function resolveObjection(ctx: ReliefContext, input: Json): Promise
   await saveCase(ctx, caseId, doc);
 }
 
-export async function approveCase(
-  ctx: ReliefContext,
-  input: Json,
-): Promise<{ amount: bigint; firstPeriod: number; lastPeriod: number }> {
+export async function approveCase(ctx: ReliefContext, input: Json): Promise<ApprovalOutcome> {
   const { caseId, assessment, ruleVersion } = parseApproval(input);
   const doc = await caseIn(ctx, caseId, CaseStatus.InNotice);
   const p = await loadProgramme(ctx, doc.programmeId);
@@ -320,13 +318,10 @@ export async function rejectCase(ctx: ReliefContext, input: Json): Promise<void>
  * order (`approve` says which); the first refusal fails the whole transaction (the EVM's `multicall` of the single
  * calls). Replies with what each approval gave, in order (`null` for a rejection).
  */
-export async function decideCases(
-  ctx: ReliefContext,
-  input: Json,
-): Promise<{ outcomes: (Awaited<ReturnType<typeof approveCase>> | null)[] }> {
+export async function decideCases(ctx: ReliefContext, input: Json): Promise<{ outcomes: (ApprovalOutcome | null)[] }> {
   const decisions = objectList(input, "decisions");
   if (decisions.length === 0) refuse("LedgerEmptyMulticall");
-  const outcomes: (Awaited<ReturnType<typeof approveCase>> | null)[] = [];
+  const outcomes: (ApprovalOutcome | null)[] = [];
   for (const d of decisions) {
     if (bool(d, "approve")) outcomes.push(await approveCase(ctx, d));
     else {

@@ -13,7 +13,15 @@ import { ProgrammeKind } from "../../../lib/roles";
 import type { InstitutionPrincipal } from "../auth";
 import type { GatewayContext } from "../context";
 import { ApiError, toApiError } from "../http/errors";
-import { type Assessment, type CaseRecord, type CaseVerdict, LedgerUnavailableError, type TxResult } from "../ledger";
+import {
+  type ApprovalOutcome,
+  type Assessment,
+  type CaseRecord,
+  type CaseVerdict,
+  LedgerUnavailableError,
+  type ProgrammeRule,
+  type TxResult,
+} from "../ledger";
 import { openRecord, storeSealed } from "../records";
 import type { CaseIndexRow, CaseIndexStatus, JsonValue } from "../store";
 import type { HouseholdMember } from "./application";
@@ -369,9 +377,7 @@ export async function approveCase(
   p: InstitutionPrincipal,
   caseId: string,
   given: AssessmentInput,
-): Promise<
-  Decision & { amount: bigint; firstPeriod: number; lastPeriod: number; assessment: ReturnType<typeof assessmentJson> }
-> {
+): Promise<Decision & ApprovalOutcome & { assessment: ReturnType<typeof assessmentJson> }> {
   const row = await onChainCase(ctx, p, caseId);
   const rule = await ctx.ledger.programme(row.programmeId);
   const assessment = await assess(ctx, p, row, rule.kind, given);
@@ -408,11 +414,11 @@ export async function decideCases(
   ctx: GatewayContext,
   p: InstitutionPrincipal,
   inputs: readonly BatchDecisionInput[],
-): Promise<(Decision & { amount?: bigint; firstPeriod?: number; lastPeriod?: number })[]> {
+): Promise<(Decision & Partial<ApprovalOutcome>)[]> {
   refuseRepeats(inputs, "decisions");
   const rows: CaseIndexRow[] = [];
   for (const d of inputs) rows.push(await onChainCase(ctx, p, d.caseId));
-  const rules = new Map<number, Awaited<ReturnType<GatewayContext["ledger"]["programme"]>>>();
+  const rules = new Map<number, ProgrammeRule>();
   const verdicts: CaseVerdict[] = [];
   for (const [i, d] of inputs.entries()) {
     if (d.decision === "reject") {
@@ -430,7 +436,7 @@ export async function decideCases(
     });
     verdicts.push({ approve: true, caseId: d.caseId, assessment, ruleVersion: rule.ruleVersion });
   }
-  let mined: TxResult & { outcomes: ({ amount: bigint; firstPeriod: number; lastPeriod: number } | null)[] };
+  let mined: TxResult & { outcomes: (ApprovalOutcome | null)[] };
   try {
     mined = await ctx.ledger.decideCases(p.id, verdicts);
   } catch (error) {

@@ -197,6 +197,14 @@ function only<N extends LedgerEventName>(events: readonly LedgerEvent[], name: N
   return found.args as LedgerEventArgs<N>;
 }
 
+/** Every `name` event of a transaction, in order. */
+function emitted<N extends LedgerEventName>(events: readonly LedgerEvent[], name: N): LedgerEventArgs<N>[] {
+  return events.filter((e) => e.name === name).map((e) => e.args as LedgerEventArgs<N>);
+}
+
+/** A ledger function and its arguments, for {@link EvmLedger.multicall}. */
+type Call = readonly [fn: string, args: unknown[]];
+
 export class EvmLedger implements Ledger {
   readonly writesInFlight = 4;
   readonly chainId: bigint;
@@ -414,9 +422,7 @@ export class EvmLedger implements Ledger {
   async reviewCases(actor: ActorId, reviews: readonly CaseReview[]): Promise<TxResult & { noticeEnds: number[] }> {
     const tuples = reviews.map((r) => [r.caseId, r.passed, r.reasonDigest]);
     const mined = await this.#send("reviewCases", actor, "ledger", "reviewCases", [tuples]);
-    const reviewed = mined.events.flatMap((e) =>
-      e.name === "CaseReviewed" ? [e.args as LedgerEventArgs<"CaseReviewed">] : [],
-    );
+    const reviewed = emitted(mined.events, "CaseReviewed");
     return { ...txResult(mined), noticeEnds: reviewed.map((a) => a.noticeEnds) };
   }
 
@@ -428,10 +434,7 @@ export class EvmLedger implements Ledger {
     return this.#tx("resolveObjection", actor, "ledger", [r.caseId, r.objectionDigest, r.upheld, r.reasonDigest]);
   }
 
-  async approveCase(
-    actor: ActorId,
-    a: CaseApproval,
-  ): Promise<TxResult & { amount: bigint; firstPeriod: number; lastPeriod: number }> {
+  async approveCase(actor: ActorId, a: CaseApproval): Promise<TxResult & ApprovalOutcome> {
     const args = [a.caseId, assessmentArg(a.assessment), a.ruleVersion];
     const mined = await this.#send("approveCase", actor, "ledger", "approveCase", args);
     const approved = only(mined.events, "CaseApproved");
@@ -447,23 +450,23 @@ export class EvmLedger implements Ledger {
     actor: ActorId,
     verdicts: readonly CaseVerdict[],
   ): Promise<TxResult & { outcomes: (ApprovalOutcome | null)[] }> {
-    const iface = this.#interfaces.ledger;
-    const calls = verdicts.map((v) =>
+    const calls = verdicts.map((v): Call =>
       v.approve
-        ? iface.encodeFunctionData("approveCase", [v.caseId, assessmentArg(v.assessment), v.ruleVersion])
-        : iface.encodeFunctionData("rejectCase", [v.caseId, v.reasonDigest]),
+        ? ["approveCase", [v.caseId, assessmentArg(v.assessment), v.ruleVersion]]
+        : ["rejectCase", [v.caseId, v.reasonDigest]],
     );
-    const mined = await this.#send("decideCases", actor, "ledger", "multicall", [calls]);
-    const approved = new Map<string, ApprovalOutcome>();
-    for (const e of mined.events) {
-      if (e.name !== "CaseApproved") continue;
-      const a = e.args as LedgerEventArgs<"CaseApproved">;
-      approved.set(a.caseId.toLowerCase(), { amount: a.amount, firstPeriod: a.firstPeriod, lastPeriod: a.lastPeriod });
+    const mined = await this.#multicall("decideCases", actor, calls);
+    // One CaseApproved an approval, in the order of the calls.
+    const approvals = emitted(mined.events, "CaseApproved");
+    if (approvals.length !== verdicts.filter((v) => v.approve).length) {
+      throw new Error("decideCases: not one CaseApproved an approval");
     }
-    const outcomes = verdicts.map((v) => (v.approve ? (approved.get(v.caseId.toLowerCase()) ?? null) : null));
-    if (outcomes.some((o, i) => verdicts[i].approve && o === null)) {
-      throw new Error("decideCases: an approval without its CaseApproved event");
-    }
+    let next = 0;
+    const outcomes = verdicts.map((v) => {
+      if (!v.approve) return null;
+      const a = approvals[next++];
+      return { amount: a.amount, firstPeriod: a.firstPeriod, lastPeriod: a.lastPeriod };
+    });
     return { ...txResult(mined), outcomes };
   }
 
@@ -566,12 +569,9 @@ export class EvmLedger implements Ledger {
     actor: ActorId,
     failures: readonly { key: PayoutKey; reasonDigest: Bytes32 }[],
   ): Promise<TxResult & { amounts: bigint[] }> {
-    const iface = this.#interfaces.ledger;
-    const calls = failures.map((f) => iface.encodeFunctionData("reportFailure", [key(f.key), f.reasonDigest]));
-    const mined = await this.#send("reportFailures", actor, "ledger", "multicall", [calls]);
-    const amounts = mined.events.flatMap((e) =>
-      e.name === "PayoutFailed" ? [(e.args as LedgerEventArgs<"PayoutFailed">).amount] : [],
-    );
+    const calls = failures.map((f): Call => ["reportFailure", [key(f.key), f.reasonDigest]]);
+    const mined = await this.#multicall("reportFailures", actor, calls);
+    const amounts = emitted(mined.events, "PayoutFailed").map((a) => a.amount);
     if (amounts.length !== failures.length) throw new Error("reportFailures: not one PayoutFailed a report");
     return { ...txResult(mined), amounts };
   }
@@ -832,6 +832,13 @@ export class EvmLedger implements Ledger {
   }
 
   /** Estimates, sends, waits for and checks one transaction. */
+  /** One `multicall` transaction of ledger calls, each as if `actor` had sent it alone. */
+  async #multicall(operation: string, actor: ActorId, calls: readonly Call[]): Promise<Mined> {
+    const iface = this.#interfaces.ledger;
+    const data = calls.map(([fn, args]) => iface.encodeFunctionData(fn, args));
+    return this.#send(operation, actor, "ledger", "multicall", [data]);
+  }
+
   async #send(
     operation: string,
     actor: ActorId,

@@ -303,10 +303,7 @@ export class FabricLedger implements Ledger, VoucherLedger {
     return this.#tx("resolveObjection", actor, r);
   }
 
-  async approveCase(
-    actor: ActorId,
-    a: CaseApproval,
-  ): Promise<TxResult & { amount: bigint; firstPeriod: number; lastPeriod: number }> {
+  async approveCase(actor: ActorId, a: CaseApproval): Promise<TxResult & ApprovalOutcome> {
     const { tx, reply } = await this.#send("approveCase", actor, a);
     const f = Fields.of(reply, "approveCase");
     return { ...tx, amount: f.big("amount"), firstPeriod: f.num("firstPeriod"), lastPeriod: f.num("lastPeriod") };

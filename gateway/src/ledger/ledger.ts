@@ -143,10 +143,7 @@ export interface Ledger extends VoucherLedger {
   reviewCases(actor: ActorId, reviews: readonly CaseReview[]): Promise<TxResult & { noticeEnds: number[] }>;
   raiseObjection(actor: ActorId, caseId: Bytes32, objectionDigest: Bytes32): Promise<TxResult>;
   resolveObjection(actor: ActorId, resolution: ObjectionResolution): Promise<TxResult>;
-  approveCase(
-    actor: ActorId,
-    approval: CaseApproval,
-  ): Promise<TxResult & { amount: bigint; firstPeriod: number; lastPeriod: number }>;
+  approveCase(actor: ActorId, approval: CaseApproval): Promise<TxResult & ApprovalOutcome>;
   rejectCase(actor: ActorId, decision: CaseDecision): Promise<TxResult>;
   /**
    * Many approvals and rejections in one transaction, each as {@link approveCase} or {@link rejectCase} would, in

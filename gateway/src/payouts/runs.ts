@@ -9,9 +9,10 @@
  * queues it; the queue runs one run at a time per (programme, period) — or per disaster — in this process, so runs of
  * one period never compete for the same entitlements or the same actor's nonces. Execution walks the case index in
  * pages of {@link DEFAULT_PAGE_SIZE} (one chain call each, up to {@link DEFAULT_PAGES_IN_FLIGHT} at once, so
- * progress is visible and a crash loses at most those pages' bookkeeping), records the paid outcomes as payouts and the progress on the run, and ends `completed`, or `failed`
- * with a stable error code. Runs that are `pending` or `running` at start-up, or `failed` because the chain or the
- * database was unavailable, are executed again by {@link resumeRuns}.
+ * progress is visible and a crash loses at most those pages' bookkeeping), records the paid outcomes as payouts and
+ * the progress on the run, and ends `completed`, or `failed` with a stable error code. Runs that are `pending` or
+ * `running` at start-up, or `failed` because the chain or the database was unavailable, are executed again by
+ * {@link resumeRuns}.
  *
  * Reconciliation: if the gateway stopped between a chain call and recording its payouts, the next execution sees
  * those cases skipped as `AlreadyPaid` with no payout row; it reads their amount from `payoutStatus` and their
