@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { expect } from "chai";
 import { application, csvOf } from "../gateway/cases/helpers";
 import {
@@ -11,6 +12,31 @@ import { FaultCluster, type GatewayProcess, until } from "./cluster";
 
 /** How long the chain stays down or hung (longer in the full run). */
 const OUTAGE_MS = process.env.RELIEF_FAULTS_FULL === "1" ? 20_000 : 4_000;
+
+/** A process's state letter from /proc (T: stopped by a signal), or "gone". */
+function processState(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return "gone";
+  }
+}
+
+/** One JSON-RPC call with a one-second limit: "silent", or what answered (to tell who it was). */
+async function probe(url: string): Promise<string> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+      signal: AbortSignal.timeout(1000),
+    });
+    return `answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
+  } catch {
+    return "silent";
+  }
+}
 
 describe("faults: the chain node stopped and hung during intake and anchoring", function () {
   this.timeout(600_000);
@@ -141,22 +167,15 @@ describe("faults: the chain node stopped and hung during intake and anchoring", 
   it("anvil hung (SIGSTOP) and resumed (SIGCONT): intake answers 202 pending-chain; all of it goes on chain after", async function () {
     const anvil = cluster.chain.node.process;
     anvil.kill("SIGSTOP");
-    const probe = await fetch(cluster.chain.url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
-      signal: AbortSignal.timeout(1000),
-    }).then(
-      () => "answered",
-      () => "silent",
-    );
-    expect(probe, "the stopped node").to.equal("silent");
     const hung = Date.now();
     let during: Awaited<ReturnType<typeof intakeDuringOutage>>;
     try {
+      // A stop takes effect once every thread of the node has seen the signal: wait for the kernel to say so.
+      await until(async () => processState(anvil.pid!) === "T", 5_000, `anvil (pid ${anvil.pid}) to be stopped`);
+      expect(await probe(cluster.chain.url), `the stopped node (pid ${anvil.pid})`).to.equal("silent");
       during = await intakeDuringOutage();
     } finally {
-      anvil.kill("SIGCONT");
+      anvil.kill("SIGCONT"); // also when an expectation failed: a stopped node would hang the suite's teardown
     }
     const outageMs = Date.now() - hung;
 

@@ -7,8 +7,9 @@
  * notice, approved, suspended) blocks a new one, and so does an exiting case until its last period has passed.
  *
  * Rules are read from the chain and remembered per gateway for {@link RULE_TTL_MS} (intake does not ask the chain for
- * the rule of every application); when the chain is unreachable, the last rule read is used, so an application can
- * still be taken in (it waits as `pending-chain`; the chain checks the rule again on submission). What intake uses a
+ * the rule of every application); when the chain is unreachable or slow to answer ({@link RULE_REFRESH_WAIT_MS}), the
+ * last rule read is used, so an application is still taken in at once (it waits as `pending-chain`; the chain checks
+ * the rule again on submission). What intake uses a
  * rule for is its region and exclusion group; approval and re-certification read the rule from the chain each time,
  * and the chain refuses a rule version that is not the programme's current one.
  */
@@ -20,7 +21,19 @@ import type { CaseIndexRow, CaseIndexStatus, StoreData } from "../store";
 /** How long a rule read from the chain is used without asking again, ms. */
 export const RULE_TTL_MS = 10_000;
 
-const rules = new WeakMap<GatewayContext, Map<number, { rule: ProgrammeRule; readAt: number }>>();
+/**
+ * How long intake waits for the chain to refresh a rule it remembers, ms. A hung node answers nothing until the
+ * adapter's deadline (10 s): past this, the remembered rule is used and the read goes on, updating it if it comes.
+ */
+export const RULE_REFRESH_WAIT_MS = 500;
+
+interface RememberedRules {
+  rules: Map<number, { rule: ProgrammeRule; readAt: number }>;
+  /** The chain read in flight per programme and when it was asked: concurrent intakes share it. */
+  reading: Map<number, { read: Promise<ProgrammeRule | undefined>; askedAt: number }>;
+}
+
+const remembered = new WeakMap<GatewayContext, RememberedRules>();
 
 /** The index status of a chain status. */
 export const INDEX_STATUS: Record<CaseStatus, CaseIndexStatus | undefined> = {
@@ -39,30 +52,58 @@ export const INDEX_STATUS: Record<CaseStatus, CaseIndexStatus | undefined> = {
  * never read.
  */
 export async function programmeRule(ctx: GatewayContext, programmeId: number): Promise<ProgrammeRule | undefined> {
-  let known = rules.get(ctx);
-  if (known === undefined) rules.set(ctx, (known = new Map()));
-  const remembered = known.get(programmeId);
-  const now = Date.now();
-  if (remembered !== undefined && now - remembered.readAt < RULE_TTL_MS) return remembered.rule;
+  let known = remembered.get(ctx);
+  if (known === undefined) remembered.set(ctx, (known = { rules: new Map(), reading: new Map() }));
+  const last = known.rules.get(programmeId);
+  if (last !== undefined && Date.now() - last.readAt < RULE_TTL_MS) return last.rule;
+  const { read, askedAt } = readRule(ctx, known, programmeId);
+  if (last === undefined) return read;
+  // Callers that come while a read is late wait only for what is left of its RULE_REFRESH_WAIT_MS.
+  const wait = Math.max(0, askedAt + RULE_REFRESH_WAIT_MS - Date.now());
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), wait)));
   try {
-    const rule = await ctx.ledger.programme(programmeId);
-    known.set(programmeId, { rule, readAt: now });
-    return rule;
+    const answer = await Promise.race([read, late]);
+    return answer === "late" ? last.rule : answer;
   } catch (error) {
-    if (error instanceof LedgerError && error.code === "LedgerUnknownProgramme") return undefined;
-    if (error instanceof LedgerUnavailableError && remembered !== undefined) return remembered.rule;
+    if (error instanceof LedgerUnavailableError) return last.rule;
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-/** The remembered rules (no chain call), by programme id. */
-export function rememberedRules(ctx: GatewayContext): ReadonlyMap<number, ProgrammeRule> {
-  return new Map([...(rules.get(ctx) ?? new Map()).entries()].map(([id, r]) => [id, r.rule]));
+/** One chain read of a rule, shared by the callers that ask while it is in flight; it updates the remembered rule. */
+function readRule(
+  ctx: GatewayContext,
+  known: RememberedRules,
+  programmeId: number,
+): { read: Promise<ProgrammeRule | undefined>; askedAt: number } {
+  const inFlight = known.reading.get(programmeId);
+  if (inFlight !== undefined) return inFlight;
+  const readAt = Date.now();
+  const read = ctx.ledger.programme(programmeId).then(
+    (rule) => {
+      known.rules.set(programmeId, { rule, readAt });
+      return rule;
+    },
+    (error: unknown) => {
+      if (error instanceof LedgerError && error.code === "LedgerUnknownProgramme") return undefined;
+      throw error;
+    },
+  );
+  known.reading.set(programmeId, { read, askedAt: readAt });
+  // Left alone once the caller used the remembered rule: its failure is not an unhandled rejection.
+  read.then(
+    () => known.reading.delete(programmeId),
+    () => known.reading.delete(programmeId),
+  );
+  return { read, askedAt: readAt };
 }
 
 /** Forgets the remembered rules of `ctx` (the next intake asks the chain), e.g. after a rule change. */
 export function forgetRules(ctx: GatewayContext): void {
-  rules.delete(ctx);
+  remembered.delete(ctx);
 }
 
 /**
