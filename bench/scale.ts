@@ -60,12 +60,6 @@ import { RESULTS_DIR, fmt, machine, table, writeJson, writeSection } from "./rep
 const SIZES = (process.env.RELIEF_SCALE_SIZES ?? "1000,10000").split(",").map((s) => Number(s.replace(/_/g, "")));
 /** Lifecycle calls in flight in the review and decision stages: a block's worth at the rate wanted (below). */
 const CONCURRENCY = Number(process.env.RELIEF_SCALE_CONCURRENCY ?? 256);
-/** reviewCases calls in flight in the review stage (1,600 reviews): a block a second takes them together. */
-const REVIEW_BATCHES_IN_FLIGHT = 8;
-/** Decision batches in flight (DECISION_BATCH_MAX each): the gateway opens each approval's household record first. */
-const DECISION_BATCHES_IN_FLIGHT = 4;
-/** Receipts issued at once (each an SM2 signature and its own attestation transaction). */
-const RECEIPTS_IN_FLIGHT = 64;
 const IMPORT_FILE = 20_000;
 const ANCHOR_BATCH = 50_000;
 const SETTLEMENT_REPORT = 50_000;
@@ -88,11 +82,31 @@ const PRUNE_HISTORY = Number(process.env.RELIEF_CHAIN_PRUNE_HISTORY);
 // proportion to the storage on chain (~7 µs a case's worth: 70 ms at 10,000 cases), whatever it holds. Mined a block
 // a transaction (automine), the per-case stages then cost in proportion to the cases already on chain, quadratic in
 // all (bench/scale-probe.ts `chainGrowthProbe`; docs/SCALING.md). They run with a block every
-// RELIEF_SCALE_BLOCK_TIME seconds instead (default 1, as a consortium chain's block period), so that a block's cost is
-// shared by the ~100 transactions it holds; "auto" for a block a transaction. So do the receipts (each its own
-// transaction, many at once). The batched stages (anchoring, payout run, settlement) send their transactions one
-// after another and run on automine, as before.
-const BLOCK_TIME = process.env.RELIEF_SCALE_BLOCK_TIME ?? "1";
+// RELIEF_SCALE_BLOCK_TIME seconds instead, so that a block's cost is shared by the transactions it holds; "auto" for
+// a block a transaction. So do the receipts (each its own transaction, many at once). The batched stages (anchoring,
+// payout run, settlement) send their transactions one after another and run on automine, as before.
+// The default is 4 s, not a consortium chain's 1 or 2: anvil 1.7.1 also adds memory in proportion to its whole state
+// for every block that holds a transaction (docs/SCALING.md), so the 100,000 month at a block a second passed 21 GiB
+// in the review stage; at 4 s the 10,000 month's anvil peaks at 385 MiB instead of 1,009 (2026-12-03).
+const BLOCK_TIME = process.env.RELIEF_SCALE_BLOCK_TIME ?? "4";
+/** Seconds of a block (1 on automine), for what is kept in flight to fill one. */
+function blockSeconds(): number {
+  return BLOCK_TIME === "auto" ? 1 : Math.max(1, Math.round(Number(BLOCK_TIME)));
+}
+/**
+ * The case submitter's batches in flight (RELIEF_SUBMIT_LANES): each waits for its block, so 8 (the gateway's default,
+ * for a block a second) would cap a 4-second chain at 128 cases a second; 16 fill a round (1,000 cases) at once.
+ */
+const SUBMIT_LANES = Number(process.env.RELIEF_SUBMIT_LANES ?? Math.min(16, 8 * blockSeconds()));
+/** reviewCases calls in flight in the review stage, a second of block period: 1,600 reviews a second. */
+const REVIEW_BATCHES_IN_FLIGHT = 8 * blockSeconds();
+/**
+ * Decision batches in flight (DECISION_BATCH_MAX each), a second of block period: the gateway opens each approval's
+ * household record first.
+ */
+const DECISION_BATCHES_IN_FLIGHT = 4 * blockSeconds();
+/** Receipts issued at once (each an SM2 signature and its own attestation transaction), a second of block period. */
+const RECEIPTS_IN_FLIGHT = 64 * blockSeconds();
 /** Block gas limit while blocks hold many transactions (anvil's default, 30 M, holds ~180 submissions). */
 const BLOCK_GAS_LIMIT = 1_000_000_000;
 
@@ -278,6 +292,7 @@ function results(partial: boolean) {
     loadAverage: { start: loadStart, end: load() },
     concurrency: CONCURRENCY,
     blockTime: BLOCK_TIME,
+    submitLanes: SUBMIT_LANES,
     chainStateIntervalSeconds: STATE_INTERVAL,
     chainPruneHistory: PRUNE_HISTORY,
     anvilProbe,
@@ -289,7 +304,10 @@ function results(partial: boolean) {
 
 async function month(households: number): Promise<SizeRun> {
   console.log(`\n${fmt(households)} households`);
-  const tg = await startTestGateway({ anchoring: false, env: { RELIEF_LOG_LEVEL: "warn" } });
+  const tg = await startTestGateway({
+    anchoring: false,
+    env: { RELIEF_LOG_LEVEL: "warn", RELIEF_SUBMIT_LANES: String(SUBMIT_LANES) },
+  });
   const ctx = tg.gateway.ctx;
   const stages: Stage[] = [];
   running = { households, stages };
@@ -530,7 +548,7 @@ function render(runs: SizeRun[], result: ReturnType<typeof results>): string {
     `Measured ${result.machine.date.slice(0, 16).replace("T", " ")} UTC on ${os.cpus().length} CPUs, ` +
       `load average ${result.loadAverage.start.join(" / ")} at the start and ${result.loadAverage.end.join(" / ")} ` +
       `at the end${Math.max(...result.loadAverage.start, ...result.loadAverage.end) > os.cpus().length * 0.75 ? " (other work shared the machine)" : ""}. ` +
-      `Embedded defaults: SQLite, anvil; the per-case stages (on chain, review, decisions) ${result.blockTime === "auto" ? "a block a transaction (automine)" : `with a block every ${result.blockTime} s (RELIEF_SCALE_BLOCK_TIME) holding what is pending`}, the others a block a transaction. The ` +
+      `Embedded defaults: SQLite, anvil; the per-case stages (on chain, review, decisions) ${result.blockTime === "auto" ? "a block a transaction (automine)" : `with a block every ${result.blockTime} s (RELIEF_SCALE_BLOCK_TIME) holding what is pending`}, the others a block a transaction; the case submitter keeps ${result.submitLanes ?? 8} batches of 64 in flight (RELIEF_SUBMIT_LANES). The ` +
       'stages drive the gateway\'s services in-process (bench/scale.ts), not HTTP. "on chain" counts from the ' +
       "import's start (the case submitter works while the import runs); the month's total is \"on chain\" plus the " +
       "later stages. Peak RSS: the gateway and the bench (one process), anvil separately; the sweep in its own process.",

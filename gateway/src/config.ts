@@ -20,6 +20,7 @@
  * | `RELIEF_SESSION_MINUTES`       | `30`                  | life of a beneficiary session                        |
  * | `RELIEF_LOG_LEVEL`             | `info`                | pino level                                           |
  * | `RELIEF_VOUCHER_KEEPER_MS`     | `60000`               | pause between voucher keeper rounds (0: no keeper)   |
+ * | `RELIEF_SUBMIT_LANES`          | `8`                   | submitCases batches in flight (1–16)                 |
  */
 import path from "node:path";
 import { z } from "zod";
@@ -38,6 +39,11 @@ export interface GatewayConfig {
   logLevel: string;
   /** The voucher keeper (vouchers/keeper.ts): ms between rounds, 0 for none. */
   vouchers: { keeperMs: number };
+  /**
+   * The case submitter (cases/submitter.ts): `submitCases` batches in flight. Each waits for its block, so the rate
+   * is at most lanes × 64 cases a block period: raise it for a chain with a longer block period.
+   */
+  submitter: { lanes: number };
 }
 
 const env = z.object({
@@ -63,6 +69,7 @@ const env = z.object({
   RELIEF_CODE_LOCK_MINUTES: z.coerce.number().positive().default(15),
   RELIEF_SESSION_MINUTES: z.coerce.number().positive().default(30),
   RELIEF_VOUCHER_KEEPER_MS: z.coerce.number().int().min(0).default(60_000),
+  RELIEF_SUBMIT_LANES: z.coerce.number().int().min(1).max(16).default(8),
   RELIEF_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -101,5 +108,6 @@ export function loadGatewayConfig(
     },
     logLevel: e.RELIEF_LOG_LEVEL,
     vouchers: { keeperMs: e.RELIEF_VOUCHER_KEEPER_MS },
+    submitter: { lanes: e.RELIEF_SUBMIT_LANES },
   };
 }

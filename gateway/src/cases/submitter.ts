@@ -40,10 +40,11 @@ export const WINDOW = 256;
  */
 export const SUBMIT_BATCH = 64;
 /**
- * Batches a round keeps in flight (512 cases): a chain that mines a block every second takes them in one or two
- * blocks, so a round of {@link ROUND_CASES} takes about two block periods, where four lanes took four.
+ * Batches a round keeps in flight by default (512 cases; `RELIEF_SUBMIT_LANES`): a chain that mines a block every
+ * second takes them in one or two blocks, so a round of {@link ROUND_CASES} takes about two block periods, where four
+ * lanes took four. Each lane waits for its batch's block, so the rate is at most lanes × 64 cases a block period.
  */
-const BATCH_LANES = 8;
+export const BATCH_LANES = 8;
 /** Default pause between rounds. */
 export const SUBMIT_INTERVAL_MS = 3_000;
 /** After the chain was found unreachable, intake leaves new cases to the background rounds for this long. */
@@ -472,7 +473,7 @@ export function submitPendingCases(ctx: GatewayContext, limit = ROUND_CASES): Pr
 
 /**
  * One round: the pending cases listed now, in batches of up to {@link SUBMIT_BATCH} of one submitter each
- * (`submitCases`), {@link BATCH_LANES} batches in flight. A case already in flight (intake's own submission) is
+ * (`submitCases`), `config.submitter.lanes` batches in flight. A case already in flight (intake's own submission) is
  * joined, not sent again; a case no longer pending when its batch is formed is left out.
  */
 async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
@@ -542,7 +543,8 @@ async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
       ]);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(BATCH_LANES, pending.length) }, lane));
+  const lanes = ctx.config.submitter?.lanes ?? BATCH_LANES;
+  await Promise.all(Array.from({ length: Math.min(lanes, pending.length) }, lane));
   if (result.submitted + result.rejected > 0) {
     ctx.log.info(
       { submitted: result.submitted, rejected: result.rejected, pending: result.pending },

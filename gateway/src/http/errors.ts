@@ -107,10 +107,14 @@ const LEDGER_FORBIDDEN = new Set(["RegistryUnauthorized", "RegistryInactive", "R
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof LedgerUnavailableError) {
-    return new ApiError("CHAIN_UNAVAILABLE", "the chain is unreachable; nothing was changed on it; retry later", {
-      retryAfter: 5,
-      cause: error,
-    });
+    // A transaction sent (or mined) before the chain stopped answering may still take effect: say so, since a
+    // retry is then refused by the chain (the step was taken) rather than repeated.
+    const sent = error.txHash ?? error.completed.at(-1)?.txHash;
+    const message =
+      sent === undefined
+        ? "the chain is unreachable; nothing was changed on it; retry later"
+        : `the chain did not confirm transaction ${sent} in time; it may still take effect: check before retrying`;
+    return new ApiError("CHAIN_UNAVAILABLE", message, { retryAfter: 5, cause: error });
   }
   if (error instanceof LedgerError) {
     if (LEDGER_NOT_FOUND.has(error.code)) {

@@ -950,7 +950,7 @@ export class EvmLedger implements Ledger {
         clearTimeout(timer);
       }
       for (;;) {
-        const raw = await this.#rpc(ctx, () => this.#provider.send("eth_getTransactionReceipt", [ctx.txHash]));
+        const raw = await this.#pollReceipt(ctx, deadline);
         if (raw) {
           const r = raw as { transactionHash: string; blockNumber: string; status: string; logs: RawLog[] };
           return {
@@ -974,6 +974,20 @@ export class EvmLedger implements Ledger {
     } finally {
       done();
       if (this.#receiptWaits.get(sender) === mine) this.#receiptWaits.delete(sender);
+    }
+  }
+
+  /**
+   * One receipt poll. A node busy mining a large block can leave a poll unanswered past the RPC deadline while the
+   * transaction is on its way into a block: such a poll counts as "not yet" until the receipt's own deadline, rather
+   * than failing a write that is about to be mined. A node that refuses or errs fails the wait at once.
+   */
+  async #pollReceipt(ctx: Context & { txHash: string }, deadline: number): Promise<unknown> {
+    try {
+      return await this.#rpc(ctx, () => this.#provider.send("eth_getTransactionReceipt", [ctx.txHash]));
+    } catch (err) {
+      if (err instanceof LedgerUnavailableError && err.reason === "timeout" && Date.now() < deadline) return null;
+      throw err;
     }
   }
 

@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import net from "node:net";
 import { EvmLedger, LedgerUnavailableError, type AnchorSubmission } from "../../../gateway/src/ledger";
-import { Chain, REGION, deployedLedger, digest, freePort } from "./anvil";
+import { Chain, REGION, deployedLedger, digest, freePort, ledgerFor } from "./anvil";
+import type { Deployment } from "../../../lib/deploy";
+import { toApiError } from "../../../gateway/src/http/errors";
 
 const RPC_TIMEOUT_MS = 1_500;
 
@@ -17,6 +19,10 @@ async function unavailable(promise: Promise<unknown>): Promise<{ err: LedgerUnav
   throw new Error("expected a LedgerUnavailableError, the call succeeded");
 }
 
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 const batch = (sequence: number): AnchorSubmission => ({
   expectedSequence: sequence,
   region: REGION.county,
@@ -28,10 +34,11 @@ const batch = (sequence: number): AnchorSubmission => ({
 describe("EvmLedger when the chain is unavailable", function () {
   this.timeout(60_000);
   let chain: Chain;
+  let deployment: Deployment;
   let ledger: EvmLedger;
 
   before(async function () {
-    ({ chain, ledger } = await deployedLedger({ rpcTimeoutMs: RPC_TIMEOUT_MS, receiptTimeoutMs: 2_000 }));
+    ({ chain, deployment, ledger } = await deployedLedger({ rpcTimeoutMs: RPC_TIMEOUT_MS, receiptTimeoutMs: 2_000 }));
   });
 
   after(async function () {
@@ -47,6 +54,7 @@ describe("EvmLedger when the chain is unavailable", function () {
     const write = await unavailable(ledger.anchor("anchorer", batch(1)));
 
     expect(read.err.reason).to.equal("unreachable");
+    expect(toApiError(write.err).message).to.equal("the chain is unreachable; nothing was changed on it; retry later");
     expect(read.err.operation).to.equal("anchorCount");
     expect(read.ms).to.be.lessThan(RPC_TIMEOUT_MS);
     expect(write.err).to.include({ reason: "unreachable", operation: "anchor", actor: "anchorer" });
@@ -96,6 +104,10 @@ describe("EvmLedger when the chain is unavailable", function () {
     }
     expect(err.reason).to.equal("timeout");
     expect(err.txHash).to.match(/^0x[0-9a-f]{64}$/);
+    // The API does not tell the caller that nothing changed: the transaction may still be mined.
+    const api = toApiError(err);
+    expect(api).to.include({ code: "CHAIN_UNAVAILABLE", status: 503, retryAfter: 5 });
+    expect(api.message).to.include(err.txHash!).and.include("may still take effect");
 
     await chain.rpc("evm_mine");
     const receipt = await chain.rpc<{ status: string }>("eth_getTransactionReceipt", [err.txHash]);
@@ -108,5 +120,30 @@ describe("EvmLedger when the chain is unavailable", function () {
     );
     // The actor's next write gets the next nonce.
     expect(await ledger.anchor("anchorer", batch(next + 1))).to.include({ sequence: next + 1 });
+  });
+
+  it("a node that stalls while a write waits for its block: unanswered polls are not a failure; the write is confirmed once the node answers", async function () {
+    const next = await ledger.anchorCount();
+    // Polls time out after 300 ms; the receipt may take 20 s (the stall below is 2 s).
+    const patient = ledgerFor(chain, deployment, { rpcTimeoutMs: 300, receiptTimeoutMs: 20_000 });
+    await patient.connect();
+    const node = chain.node.process;
+    await chain.rpc("evm_setAutomine", [false]);
+    try {
+      const write = patient.anchor("anchorer", batch(next));
+      await until(async () => Number(await chain.rpc<string>("eth_getBlockTransactionCountByNumber", ["pending"])) > 0);
+      node.kill("SIGSTOP");
+      try {
+        await new Promise((r) => setTimeout(r, 2_000)); // several polls go unanswered
+      } finally {
+        node.kill("SIGCONT");
+      }
+      await chain.rpc("evm_mine");
+      expect(await write).to.include({ sequence: next });
+    } finally {
+      await chain.rpc("evm_setAutomine", [true]);
+      await patient.close();
+    }
+    expect(await ledger.anchorCount()).to.equal(next + 1);
   });
 });

@@ -41,6 +41,21 @@ describe("store/sqlite", function () {
     }
   });
 
+  it("the submitter's listing (cases of one status in case-id order) searches an index; it does not walk the table", async function () {
+    const harness = fresh();
+    await (await harness.open()).close();
+    const db = new Database(harness.file, { readonly: true });
+    try {
+      // The statement of `listCases({ status, limit })` (store/tables/cases.ts).
+      const plan = db
+        .prepare("EXPLAIN QUERY PLAN SELECT * FROM cases WHERE status = ? ORDER BY case_id LIMIT ?")
+        .all("pending-chain", 1000) as { detail: string }[];
+      expect(plan.map((p) => p.detail)).to.deep.equal(["SEARCH cases USING INDEX cases_status_idx (status=?)"]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('openSqliteStore(":memory:"): works without a file', async function () {
     const store = await openSqliteStore({ path: ":memory:" });
     try {
