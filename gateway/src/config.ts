@@ -40,8 +40,9 @@ export interface GatewayConfig {
   /** The voucher keeper (vouchers/keeper.ts): ms between rounds, 0 for none. */
   vouchers: { keeperMs: number };
   /**
-   * The case submitter (cases/submitter.ts): `submitCases` batches in flight. Each waits for its block, so the rate
-   * is at most lanes × 64 cases a block period: raise it for a chain with a longer block period.
+   * The case submitter (cases/submitter.ts): `submitCases` batches a round keeps in flight. Each waits for its block,
+   * so the rate is at most lanes × 64 cases a block period: the default 8 (512 cases) suits a block a second (a round
+   * of 1,000 cases takes about two block periods); raise it for a chain with a longer block period, up to 16 (a round).
    */
   submitter: { lanes: number };
 }

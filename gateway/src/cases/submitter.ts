@@ -39,12 +39,6 @@ export const WINDOW = 256;
  * room to spare. A batch pays one transaction's base, signature and receipt for all its cases.
  */
 export const SUBMIT_BATCH = 64;
-/**
- * Batches a round keeps in flight by default (512 cases; `RELIEF_SUBMIT_LANES`): a chain that mines a block every
- * second takes them in one or two blocks, so a round of {@link ROUND_CASES} takes about two block periods, where four
- * lanes took four. Each lane waits for its batch's block, so the rate is at most lanes × 64 cases a block period.
- */
-export const BATCH_LANES = 8;
 /** Default pause between rounds. */
 export const SUBMIT_INTERVAL_MS = 3_000;
 /** After the chain was found unreachable, intake leaves new cases to the background rounds for this long. */
@@ -543,8 +537,7 @@ async function round(ctx: GatewayContext, limit: number): Promise<SubmitRound> {
       ]);
     }
   };
-  const lanes = ctx.config.submitter?.lanes ?? BATCH_LANES;
-  await Promise.all(Array.from({ length: Math.min(lanes, pending.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(ctx.config.submitter.lanes, pending.length) }, lane));
   if (result.submitted + result.rejected > 0) {
     ctx.log.info(
       { submitted: result.submitted, rejected: result.rejected, pending: result.pending },

@@ -107,13 +107,15 @@ const LEDGER_FORBIDDEN = new Set(["RegistryUnauthorized", "RegistryInactive", "R
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof LedgerUnavailableError) {
-    // A transaction sent (or mined) before the chain stopped answering may still take effect: say so, since a
-    // retry is then refused by the chain (the step was taken) rather than repeated.
-    const sent = error.txHash ?? error.completed.at(-1)?.txHash;
+    // "Nothing was changed" only when it is true: a transaction sent may still be mined, and those of the call that
+    // were mined stay (a retry of what they did is refused by the chain, not repeated).
+    const mined = error.completed.at(-1)?.txHash;
     const message =
-      sent === undefined
-        ? "the chain is unreachable; nothing was changed on it; retry later"
-        : `the chain did not confirm transaction ${sent} in time; it may still take effect: check before retrying`;
+      error.txHash !== undefined
+        ? `the chain did not confirm transaction ${error.txHash} in time; it may still take effect: check before retrying`
+        : mined !== undefined
+          ? `the chain stopped answering after ${error.completed.length} transaction(s) of this call were mined (the last ${mined}): check before retrying`
+          : "the chain is unreachable; nothing was changed on it; retry later";
     return new ApiError("CHAIN_UNAVAILABLE", message, { retryAfter: 5, cause: error });
   }
   if (error instanceof LedgerError) {

@@ -34,23 +34,26 @@ async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A ledger by hand whose rule of programme 1 (v1) has been read once. */
+async function rememberingV1() {
+  const hand = ledgerByHand();
+  const first = programmeRule(hand.ctx, 1);
+  hand.calls[0].resolve(rule("v1"));
+  expect(await first).to.deep.equal(rule("v1"));
+  return hand;
+}
+
 const unavailable = () => new LedgerUnavailableError("unreachable", "connection refused", { operation: "programme" });
 
 describe("intake's programme rules: remembered, refreshed, and never held by a hung chain", function () {
   it("a rule read once is used without a chain call until RULE_TTL_MS has passed", async function () {
-    const { ctx, calls } = ledgerByHand();
-    const first = programmeRule(ctx, 1);
-    calls[0].resolve(rule("v1"));
-    expect(await first).to.deep.equal(rule("v1"));
+    const { ctx, calls } = await rememberingV1();
     expect(await programmeRule(ctx, 1)).to.deep.equal(rule("v1"));
     expect(calls).to.have.length(1);
   });
 
   it("past RULE_TTL_MS the chain's newer rule is used when it answers in time", async function () {
-    const { ctx, calls } = ledgerByHand();
-    const first = programmeRule(ctx, 1);
-    calls[0].resolve(rule("v1"));
-    await first;
+    const { ctx, calls } = await rememberingV1();
     const refreshed = await later(RULE_TTL_MS + 1, async () => {
       const answer = programmeRule(ctx, 1);
       calls[1].resolve(rule("v2"));
@@ -60,10 +63,7 @@ describe("intake's programme rules: remembered, refreshed, and never held by a h
   });
 
   it("a hung chain: the remembered rule after RULE_REFRESH_WAIT_MS, one read shared by every caller, and its answer kept when it comes", async function () {
-    const { ctx, calls } = ledgerByHand();
-    const first = programmeRule(ctx, 1);
-    calls[0].resolve(rule("v1"));
-    await first;
+    const { ctx, calls } = await rememberingV1();
     await later(RULE_TTL_MS + 1, async () => {
       const answers = await Promise.all(Array.from({ length: 20 }, () => programmeRule(ctx, 1)));
       expect(answers.every((a) => a?.ruleVersion === "v1")).to.equal(true);
@@ -80,10 +80,7 @@ describe("intake's programme rules: remembered, refreshed, and never held by a h
   });
 
   it("a chain that is down: the remembered rule at once; never read and down: LedgerUnavailableError", async function () {
-    const { ctx, calls } = ledgerByHand();
-    const first = programmeRule(ctx, 1);
-    calls[0].resolve(rule("v1"));
-    await first;
+    const { ctx, calls } = await rememberingV1();
     const stale = await later(RULE_TTL_MS + 1, async () => {
       const answer = programmeRule(ctx, 1);
       calls[1].reject(unavailable());

@@ -4,6 +4,7 @@ import { EvmLedger, LedgerUnavailableError, type AnchorSubmission } from "../../
 import { Chain, REGION, deployedLedger, digest, freePort, ledgerFor } from "./anvil";
 import type { Deployment } from "../../../lib/deploy";
 import { toApiError } from "../../../gateway/src/http/errors";
+import { eventually } from "../cases/helpers";
 
 const RPC_TIMEOUT_MS = 1_500;
 
@@ -17,10 +18,6 @@ async function unavailable(promise: Promise<unknown>): Promise<{ err: LedgerUnav
     throw err;
   }
   throw new Error("expected a LedgerUnavailableError, the call succeeded");
-}
-
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 const batch = (sequence: number): AnchorSubmission => ({
@@ -108,6 +105,14 @@ describe("EvmLedger when the chain is unavailable", function () {
     const api = toApiError(err);
     expect(api).to.include({ code: "CHAIN_UNAVAILABLE", status: 503, retryAfter: 5 });
     expect(api.message).to.include(err.txHash!).and.include("may still take effect");
+    // A chunked call that stopped after some of its transactions were mined says so, naming the last of them.
+    const partly = new LedgerUnavailableError("timeout", "no answer", {
+      operation: "payoutRun",
+      completed: [{ txHash: err.txHash!, blockNumber: 1 }],
+    });
+    expect(toApiError(partly).message)
+      .to.include("after 1 transaction(s) of this call were mined")
+      .and.include(err.txHash!);
 
     await chain.rpc("evm_mine");
     const receipt = await chain.rpc<{ status: string }>("eth_getTransactionReceipt", [err.txHash]);
@@ -131,7 +136,11 @@ describe("EvmLedger when the chain is unavailable", function () {
     await chain.rpc("evm_setAutomine", [false]);
     try {
       const write = patient.anchor("anchorer", batch(next));
-      await until(async () => Number(await chain.rpc<string>("eth_getBlockTransactionCountByNumber", ["pending"])) > 0);
+      await eventually(
+        async () => Number(await chain.rpc<string>("eth_getBlockTransactionCountByNumber", ["pending"])) > 0,
+        5_000,
+        "the write in anvil's pool",
+      );
       node.kill("SIGSTOP");
       try {
         await new Promise((r) => setTimeout(r, 2_000)); // several polls go unanswered
